@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine (Python 3.11):
+#   make run   — create .venv, install yibao, and show the policy engine at work
+#   make test  — create .venv, install yibao with its test tools, run ruff, mypy, pytest and a
+#                quick benchmark
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench-quick bench mutation clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -m pip install -q -e '.[dev,bench]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import yibao, numba, openfisca_core" || (echo "installation failed" && exit 1)
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/yibao demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+bench-quick: $(STAMP)
+	$(BIN)/yibao bench rules --quick
+
+test: lint typecheck unit bench-quick
+
+bench: $(STAMP)
+	$(BIN)/yibao bench rules
+
+mutation: $(STAMP)
+	$(BIN)/mutmut run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -1,0 +1,51 @@
+"""The `yibao` command. Errors a user can cause print a bilingual message and exit with 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from yibao.errors import YibaoError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="yibao",
+    help="职工基本医疗保险：政策引擎、经办、精准参保、政策模拟 / employee medical insurance",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from yibao.cli import bench, calc, demo, policy
+
+    app.add_typer(policy.app, name="policy")
+    app.add_typer(calc.app, name="calc")
+    app.add_typer(bench.app, name="bench")
+    app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Entry point: run the app; a YibaoError becomes a message and exit code 2."""
+    _register()
+    try:
+        app(standalone_mode=False)
+    except YibaoError as exc:
+        Console(stderr=True, highlight=False).print(f"[bold red]错误 / error[/]\n{exc.bilingual()}",
+                                                    markup=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:
+        # Usage errors of the (vendored) click arrive here in non-standalone mode.
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
+            sys.exit(2)
+        raise
