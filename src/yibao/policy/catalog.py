@@ -161,6 +161,8 @@ CATALOGUE: dict[str, ParamSpec] = {
            "in-service fixed monthly premium (to the large-amount fund)"),
         _p("contribution.retiree_fixed_premium", Kind.money, "yuan/month", "退休人员大额互助定额",
            "retiree fixed monthly premium (to the large-amount fund)"),
+        _p("contribution.retiree_rate", Kind.rate, "bp of own pension", "退休人员缴费比例（占本人养老金）",
+           "retiree contribution rate on the own monthly pension (to the pooled fund; seed 000 proposal)"),
         _p("contribution.flexible.rate", Kind.rate, "bp", "灵活就业人员缴费比例",
            "flexible-worker rate (total, paid by the worker)"),
         _p("contribution.flexible.account_rate", Kind.rate, "bp", "灵活就业人员计入个人账户比例",
