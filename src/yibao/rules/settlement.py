@@ -1,0 +1,365 @@
+"""Claim settlement (结算), inpatient and general outpatient, against benefit-year accumulators.
+
+One implementation serves one claim and ten million: :func:`settle_batch` runs the numba kernel
+(:mod:`yibao.rules.settlement_kernel`) over int64 fen columns; :func:`settle_claims` is the same
+call for a few claims, with a trace that becomes an :class:`~yibao.rules.explain.Explanation`.
+
+Rule (DOMAIN.md §4.1–§4.6, §4.9; the settlement issue), per claim in service order, against the
+person's accumulators for the claim's benefit year (reset when the year key changes; the key is
+:func:`~yibao.policy.resolve.benefit_year_start` as ``yyyymmdd``):
+
+1. ``inscp_scp_amt = medfee_sumamt − fulamt_ownpay_amt − overlmt_selfpay − preselfpay_amt``. A
+   category-B amount may replace ``preselfpay_amt``: ``round(cat_b × category_b_first_self_pay)``
+   (DOMAIN §4.5). Components above the total, or negative, are an InputError.
+2. Deductible ``act_pay_dedc`` (起付线, §4.2): ``per_admission`` → the nth admission's amount of
+   the year (first, second, third_plus), ``min(inscp, amount)``; ``per_year`` →
+   ``min(inscp, first − deductible used this year)``.
+3. The rest walks segments: pooled bands (分段), then the large-amount segment (大额), then
+   self-pay above it. Band measure: ``band_basis=cost`` → the year's cumulative in-scope cost
+   including deductible portions (Beijing's bands start at its deductible); ``fund_payment`` →
+   the year's cumulative pooled payment (Beijing outpatient from 2023). Pooled ceiling
+   (封顶线, §4.4): ``ceiling_basis=cost`` → cumulative in-scope cost reaching it ends the pooled
+   segment (Beijing 100000); ``fund_payment`` → cumulative pooled payment cannot exceed it
+   (Shanghai 610000). Outpatient care with ``ceiling_shared_with_inpatient`` counts in, and is
+   checked against, the inpatient pool (Shanghai: one ceiling for both). Large segment: ratio
+   by class; limit on its own cumulative cost or payment; ``none`` = no limit.
+   A chunk of cost c at ratio r pays ``round(c × r × share / 10^8)`` by ``settlement.rounding``,
+   where r = max(0, band ratio − remote reduction) and share = ``benefit_share_bp`` (10000
+   normally; 5000 in a Fujian-style reduced-benefit wait; 0 = not eligible, the fund pays
+   nothing while costs still count). When a fund-basis limit binds mid-chunk, the fund pays
+   exactly the room left and the cost consumed is ``ceil(room × 10^8 / (r × share))``.
+4. ``hifp_pay`` = pooled total, ``hifob_pay`` = large-amount total, ``fund_pay_sumamt`` = both,
+   ``psn_part_amt = medfee_sumamt − fund_pay_sumamt``; ``pool_prop_selfpay`` is the pooled
+   ratio of the last pooled chunk (基本医疗保险统筹基金支付比例, a 5,4 number in the platform's
+   2207/2304 output).
+5. ``personal_oop_cap`` (§4.9, optional): when the year's personal in-scope burden (deductible
+   + coinsurance + over-ceiling cost) would exceed it, the pooled fund pays the excess (outside
+   the pooled ceiling: that is the point of the cap), taken first from over-ceiling cost, then
+   coinsurance, then deductible.
+6. Account (§3.3): payable = the parts listed in ``settlement.account_pays``;
+   ``acct_pay = min(payable, balance)``; ``acct_mulaid_pay = min(payable − acct_pay, family
+   mutual-aid balance)``; ``psn_cash_pay`` = the rest; ``balc = balance − acct_pay``.
+
+A parameter recorded as unknown is compiled as -1; a claim that needs such a cell is skipped by
+the kernel (its accumulators untouched, status set) and :meth:`SettlementColumns.raise_first_error`
+raises :class:`~yibao.errors.UnknownParameterError` naming the key and class/level, e.g.
+``settlement.inpatient.large_amount.ratio[retired]``. A claim that does not need it settles.
+
+Interfaces (stable): :class:`ClaimColumns`, :class:`Accumulators`,
+:func:`~yibao.rules.settlement_params.compile_settlement_table`, :func:`settle_batch` →
+:class:`SettlementColumns`; :class:`Claim` and :func:`settle_claims` for a few claims with
+explanations. Columns are numpy arrays; money is int64 fen, ratios int basis points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from yibao.errors import InputError, UnknownParameterError, YibaoError
+from yibao.money import BP, Rounding
+from yibao.policy.catalog import BENEFIT_CLASSES, LEVELS
+from yibao.policy.resolve import Policy, Snapshot, benefit_year_start
+from yibao.rules.explain import Explanation
+from yibao.rules.settlement_kernel import (
+    ACC_COLUMNS,
+    NACC,
+    NOUT,
+    OUT_COLUMNS,
+    PKEYS,
+    STATUS_INCONSISTENT,
+    STATUS_UNKNOWN_BASE,
+    TRACE_FIELDS,
+    TRACE_STEPS,
+    settle_kernel,
+)
+from yibao.rules.settlement_params import KINDS, SettlementTable, compile_settlement_table
+
+__all__ = [
+    "ACC_COLUMNS",
+    "KINDS",
+    "MAX_AMOUNT_FEN",
+    "OUT_COLUMNS",
+    "REMOTE",
+    "Accumulators",
+    "Claim",
+    "ClaimColumns",
+    "ClaimResult",
+    "SettlementColumns",
+    "SettlementTable",
+    "compile_settlement_table",
+    "settle_batch",
+    "settle_claims",
+    "year_key",
+]
+
+MAX_AMOUNT_FEN: Final = 10_000_000_000  # 1亿 yuan per claim keeps c × ratio × share inside int64
+REMOTE: Final[tuple[str, ...]] = ("local", "registered", "unregistered")
+
+I64 = npt.NDArray[np.int64]
+
+
+def year_key(policy: Policy, date: dt.date) -> int:
+    """The benefit-year key of ``date``: the year's first day as ``yyyymmdd``."""
+    d = benefit_year_start(policy, date)
+    return d.year * 10_000 + d.month * 100 + d.day
+
+
+@dataclass
+class ClaimColumns:
+    """Claims as columns, in service order within each person (see the module docstring)."""
+
+    psn: npt.NDArray[np.int64]  # person index into the accumulators
+    param: npt.NDArray[np.int32]  # snapshot index into the SettlementTable
+    year: npt.NDArray[np.int32]  # benefit-year key yyyymmdd
+    kind: npt.NDArray[np.int8]  # 0 inpatient, 1 outpatient
+    benefit_class: npt.NDArray[np.int8]  # index into BENEFIT_CLASSES
+    level: npt.NDArray[np.int8]  # index into LEVELS
+    remote: npt.NDArray[np.int8]  # 0 local, 1 registered remote, 2 unregistered remote
+    share_bp: npt.NDArray[np.int16]  # benefit share, 10000 = full benefits
+    total: I64  # medfee_sumamt
+    full_self_pay: I64  # fulamt_ownpay_amt
+    over_limit: I64  # overlmt_selfpay
+    preselfpay: I64  # preselfpay_amt
+    account_balance: I64
+    mulaid_balance: I64
+
+    def __post_init__(self) -> None:
+        for name, dtype in _CLAIM_DTYPES.items():
+            setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=dtype))
+        n = len(self.psn)
+        for name in _CLAIM_DTYPES:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"column {name} has {len(getattr(self, name))} rows, psn has {n}")
+
+    def __len__(self) -> int:
+        return len(self.psn)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, n).nbytes for n in _CLAIM_DTYPES)
+
+    def validate(self, table: SettlementTable, n_persons: int) -> None:
+        """Raise a bilingual InputError for the first row outside what the kernel accepts."""
+        money = ("total", "full_self_pay", "over_limit", "preselfpay", "account_balance",
+                 "mulaid_balance")
+        for name in money:
+            col = getattr(self, name)
+            _check(col < 0, col, name, "金额不能为负", "amounts must not be negative")
+            _check(col > MAX_AMOUNT_FEN, col, name, "单笔金额不超过 1 亿元",
+                   "a claim's amounts are at most 100,000,000 yuan")
+        parts = self.full_self_pay + self.over_limit + self.preselfpay
+        _check(parts > self.total, parts, "fulamt_ownpay_amt+overlmt_selfpay+preselfpay_amt",
+               "全自费、超限价与先行自付之和不能超过医疗费总额",
+               "full self-pay + over-limit + pre-self-pay must not exceed medfee_sumamt")
+        _check((self.psn < 0) | (self.psn >= n_persons), self.psn, "psn",
+               f"人员下标应在 0..{n_persons - 1}", f"person index must be in 0..{n_persons - 1}")
+        _check((self.param < 0) | (self.param >= table.size), self.param, "param",
+               f"参数下标应在 0..{table.size - 1}", f"parameter index must be in 0..{table.size - 1}")
+        for name, size in (("kind", 2), ("benefit_class", len(BENEFIT_CLASSES)),
+                           ("level", len(LEVELS)), ("remote", len(REMOTE))):
+            col = getattr(self, name)
+            _check((col < 0) | (col >= size), col, name, f"应在 0..{size - 1}",
+                   f"must be in 0..{size - 1}")
+        _check((self.share_bp < 0) | (self.share_bp > BP), self.share_bp, "benefit_share_bp",
+               "待遇比例应在 0..10000 基点", "benefit share must be 0..10000 bp")
+
+
+_CLAIM_DTYPES: Final[dict[str, type]] = {
+    "psn": np.int64, "param": np.int32, "year": np.int32, "kind": np.int8,
+    "benefit_class": np.int8, "level": np.int8, "remote": np.int8, "share_bp": np.int16,
+    "total": np.int64, "full_self_pay": np.int64, "over_limit": np.int64,
+    "preselfpay": np.int64, "account_balance": np.int64, "mulaid_balance": np.int64,
+}
+
+
+def _check(bad: npt.NDArray[np.bool_], col: npt.NDArray[np.integer[Any]], name: str, zh: str,
+           en: str) -> None:
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{name}[{i}]", int(col[i]), zh, en)
+
+
+@dataclass
+class Accumulators:
+    """Benefit-year accumulators, one row per person, columns :data:`ACC_COLUMNS` (fen/counts)."""
+
+    data: I64
+
+    @classmethod
+    def zeros(cls, n_persons: int) -> Accumulators:
+        return cls(np.zeros((n_persons, NACC), dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+    def copy(self) -> Accumulators:
+        return Accumulators(self.data.copy())
+
+    def person(self, i: int) -> dict[str, int]:
+        return {name: int(v) for name, v in zip(ACC_COLUMNS, self.data[i], strict=True)}
+
+
+@dataclass
+class SettlementColumns:
+    """Kernel output: one row per claim, columns :data:`OUT_COLUMNS` (fen, bp, status)."""
+
+    out: I64
+    trace: I64
+
+    def __getattr__(self, name: str) -> I64:
+        if name in OUT_COLUMNS:
+            return self.out[:, OUT_COLUMNS.index(name)]
+        raise AttributeError(name)
+
+    def fund_pay_sumamt(self) -> I64:
+        return self.out[:, 4] + self.out[:, 5]
+
+    def error_rows(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.out[:, NOUT - 1])
+
+    def raise_first_error(self, table: SettlementTable, claims: ClaimColumns) -> None:
+        """Raise the error of the first claim the kernel could not settle (if any)."""
+        rows = self.error_rows()
+        if len(rows):
+            i = int(rows[0])
+            raise status_error(int(self.out[i, NOUT - 1]), table.snapshots[int(claims.param[i])],
+                               i)
+
+
+def status_error(status: int, snap: Snapshot, row: int) -> YibaoError:
+    """The error a kernel status code stands for."""
+    if status == STATUS_INCONSISTENT:
+        return InputError(f"inscp_scp_amt[{row}]", status, "费用分项之和超过医疗费总额",
+                          "fee components exceed medfee_sumamt")
+    code = status - STATUS_UNKNOWN_BASE
+    lv, code = code % 8, code // 8
+    c, code = code % 8, code // 8
+    band, code = code % 8, code // 8
+    kind, pkey = code % 2, code // 2
+    name = PKEYS[pkey]
+    if name.startswith(("settlement.", "remote.")):
+        key, where = name, ""
+    else:
+        key = f"settlement.{KINDS[kind]}.{name.removesuffix('.ratio') if name == 'bands.ratio' else name}"
+        cls, lev = BENEFIT_CLASSES[c], LEVELS[lv]
+        where = {"deductible.first": f"[{cls}][{lev}]", "deductible.second": f"[{cls}][{lev}]",
+                 "deductible.third_plus": f"[{cls}][{lev}]",
+                 "bands.ratio": f"[{band}].ratio[{cls}][{lev}]", "pooled_ceiling": f"[{cls}]",
+                 "large_amount.ratio": f"[{cls}]", "large_amount.ceiling": f"[{cls}]"}.get(name, "")
+    return UnknownParameterError(snap.policy.label, f"{key}{where}", snap.date,
+                                 snap[key].note or "")
+
+
+def settle_batch(claims: ClaimColumns, table: SettlementTable, acc: Accumulators,
+                 trace: bool = False) -> SettlementColumns:
+    """Settle ``claims`` in row order, updating ``acc`` in place; see the module docstring.
+
+    Rows the kernel cannot settle (unknown parameter needed) get a non-zero ``status`` and leave
+    the accumulators untouched; call :meth:`SettlementColumns.raise_first_error` to raise.
+    Chunking is free: settling rows [0, a) then [a, n) with the same ``acc`` equals one call.
+    """
+    claims.validate(table, len(acc))
+    n = len(claims)
+    out = np.empty((n, NOUT), dtype=np.int64)
+    tr = np.zeros((n if trace else 0, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64)
+    settle_kernel(claims.psn, claims.param, claims.year, claims.kind, claims.benefit_class,
+                  claims.level, claims.remote, claims.share_bp, claims.total,
+                  claims.full_self_pay, claims.over_limit, claims.preselfpay,
+                  claims.account_balance, claims.mulaid_balance, acc.data, out, tr,
+                  *table.kernel_args())
+    return SettlementColumns(out, tr)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim as a policy reader states it; amounts in fen."""
+
+    date: dt.date
+    kind: str  # "inpatient" | "outpatient"
+    benefit_class: str  # one of BENEFIT_CLASSES
+    level: str  # one of LEVELS
+    total_fen: int
+    full_self_pay_fen: int = 0
+    over_limit_fen: int = 0
+    preselfpay_fen: int | None = None
+    category_b_fen: int | None = None  # 乙类 amount, when preselfpay is not given
+    remote: str = "local"  # one of REMOTE
+    benefit_share_bp: int = BP
+    account_balance_fen: int = 0
+    mulaid_balance_fen: int = 0
+    person: int = 0  # index into the accumulators
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The settled amounts (fen) of one claim, its snapshot and its explanation."""
+
+    claim: Claim
+    snapshot: Snapshot
+    preselfpay_fen: int
+    amounts: dict[str, int]
+    explanation: Explanation
+
+
+def _preselfpay(claim: Claim, snap: Snapshot) -> int:
+    if claim.preselfpay_fen is not None:
+        return claim.preselfpay_fen
+    if claim.category_b_fen is None:
+        return 0
+    bp = snap.get("settlement.category_b_first_self_pay")
+    rounding: Rounding = snap.get("settlement.rounding")
+    return int(rounding.div(claim.category_b_fen * bp, BP))
+
+
+def _index(value: str, names: Sequence[str], field: str) -> int:
+    if value not in names:
+        raise InputError(field, value, f"应为之一：{', '.join(names)}", f"expected one of {', '.join(names)}")
+    return list(names).index(value)
+
+
+def settle_claims(policy: Policy, claims: Sequence[Claim], acc: Accumulators) -> list[ClaimResult]:
+    """Settle a few claims (in order) with explanations; raise on the first that cannot settle.
+
+    Uses :func:`settle_batch` with a trace. On an error, ``acc`` is left as it was before the
+    call (the batch runs on a copy that is committed only if every claim settled).
+    """
+    from yibao.rules.settlement_explain import explain_claim
+
+    dates = sorted({c.date for c in claims})
+    snaps = [policy.at(d) for d in dates]
+    table = compile_settlement_table(snaps)
+    pre = [_preselfpay(c, snaps[dates.index(c.date)]) for c in claims]
+    cols = ClaimColumns(
+        psn=np.array([c.person for c in claims]),
+        param=np.array([dates.index(c.date) for c in claims]),
+        year=np.array([year_key(policy, c.date) for c in claims]),
+        kind=np.array([_index(c.kind, KINDS, "kind") for c in claims]),
+        benefit_class=np.array([_index(c.benefit_class, BENEFIT_CLASSES, "benefit_class")
+                                for c in claims]),
+        level=np.array([_index(c.level, LEVELS, "hosp_lv") for c in claims]),
+        remote=np.array([_index(c.remote, REMOTE, "remote") for c in claims]),
+        share_bp=np.array([c.benefit_share_bp for c in claims]),
+        total=np.array([c.total_fen for c in claims]),
+        full_self_pay=np.array([c.full_self_pay_fen for c in claims]),
+        over_limit=np.array([c.over_limit_fen for c in claims]),
+        preselfpay=np.array(pre),
+        account_balance=np.array([c.account_balance_fen for c in claims]),
+        mulaid_balance=np.array([c.mulaid_balance_fen for c in claims]),
+    )
+    work = acc.copy()
+    res = settle_batch(cols, table, work, trace=True)
+    res.raise_first_error(table, cols)
+    acc.data[:] = work.data
+    out: list[ClaimResult] = []
+    for i, c in enumerate(claims):
+        snap = snaps[int(cols.param[i])]
+        amounts = {name: int(v) for name, v in zip(OUT_COLUMNS, res.out[i], strict=True)}
+        expl = explain_claim(snap, c, pre[i], amounts, res.trace[i])
+        out.append(ClaimResult(c, snap, pre[i], amounts, expl))
+    return out
