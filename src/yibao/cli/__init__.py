@@ -33,7 +33,10 @@ def main() -> None:
     """Entry point: run the app; a YibaoError becomes a message and exit code 2."""
     _register()
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click returns (not raises) the code of a typer.Exit: honour it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except YibaoError as exc:
         Console(stderr=True, highlight=False).print(f"[bold red]错误 / error[/]\n{exc.bilingual()}",
                                                     markup=True)

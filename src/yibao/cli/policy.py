@@ -62,7 +62,8 @@ def _guard(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except YibaoError as exc:
-            Console(stderr=True, highlight=False).print(f"错误 / error\n{exc.bilingual()}", markup=False)
+            # Plain echo, not rich: a wrapped line would split "file:line [key]" apart.
+            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
     return inner

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,34 @@ def _line_of(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | 
     return None
 
 
+class _BadDate(yaml.constructor.ConstructorError):
+    """A date-shaped scalar that is not a date (e.g. 2023-02-30)."""
+
+
+class _DateCheckingLoader(yaml.SafeLoader):
+    """SafeLoader whose dates fail as YAML errors with a line, not as a bare ValueError."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise _BadDate(None, None, f"{node.value!r} ({exc})", node.start_mark) from exc
+
+
+_DateCheckingLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_PARAM_LINE = re.compile(r"^  ([a-z_][a-z0-9_.]*):\s*(#.*)?$")
+
+
+def _key_near(text: str, line: int) -> str:
+    """The parameter key whose block holds ``line`` (for YAML errors, before any tree exists)."""
+    for candidate in reversed(text.splitlines()[:line]):
+        m = _PARAM_LINE.match(candidate)
+        if m:
+            return m.group(1)
+    return "-"
+
+
 def load_file(path: str | Path) -> LoadedFile:
     """Load and validate one policy file; raise :class:`PolicyFileError` listing every problem."""
     p = Path(path)
@@ -97,12 +126,17 @@ def load_text(text: str, name: str) -> LoadedFile:
 
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_DateCheckingLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyFileError([PolicyIssue(name, line, "-", f"YAML 语法错误：{problem}",
+        context = getattr(exc, "context_mark", None) or mark
+        key = _key_near(text, context.line + 1) if context is not None else "-"
+        if isinstance(exc, _BadDate):
+            raise PolicyFileError([PolicyIssue(name, line, key, f"日期无效：{problem}，应为 YYYY-MM-DD",
+                                               f"invalid date: {problem}; expected YYYY-MM-DD")]) from exc
+        raise PolicyFileError([PolicyIssue(name, line, key, f"YAML 语法错误：{problem}",
                                            f"YAML syntax error: {problem}")]) from exc
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
