@@ -58,7 +58,7 @@ class LoadedFile:
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
+    out.setdefault(path, node.start_mark.line + 1)  # a key keeps its own line, not its value's
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             key = k.value
