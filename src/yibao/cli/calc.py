@@ -7,3 +7,7 @@ import typer
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True)
+
+from yibao.cli import calc_settle  # noqa: E402  (registers onto app, defined above)
+
+calc_settle.register(app)
