@@ -58,7 +58,8 @@ def loop_contributions(wages: Wages, r: ContributionRules) -> LoopContribution:
     employer: list[list[int]] = [[] for _ in rates]
     individual: list[int] = []
     for wage in wages.wage_fen.tolist():
-        base = _round_div(min(max(wage, floor), cap), 1, bu, bm)
+        # Round, then clamp: the order of yibao.rules.contribution (the same when limits are whole).
+        base = min(max(_round_div(wage, 1, bu, bm), floor), cap)
         bases.append(base)
         for out, rate in zip(employer, rates, strict=True):
             out.append(_round_div(base * rate, 10_000, au, am))

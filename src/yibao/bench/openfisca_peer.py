@@ -10,7 +10,7 @@ counts the rows that differ from yibao and reports the smallest amount that diff
 The parameter tree is filled from the same Snapshot yibao uses (:mod:`yibao.bench.rules_view`),
 so all three implementations compute the same rules. One claim per person (the issue's
 setting): first admission, no earlier cost in the year. The parameter values are dated at the
-Snapshot's date and the simulation runs for that year.
+first of the Snapshot's month and the simulation runs for that month.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from openfisca_core.entities import build_entity
-from openfisca_core.model_api import YEAR, Enum, Variable, max_, min_, select
+from openfisca_core.model_api import MONTH, Enum, Variable, max_, min_, select
 from openfisca_core.parameters import ParameterNode
 from openfisca_core.simulations import SimulationBuilder
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
@@ -67,7 +67,7 @@ def _round(x: Any, rounding: Any) -> Any:
 
 
 def _var(label: str, **attrs: Any) -> type[Variable]:
-    base: dict[str, Any] = {"value_type": float, "entity": Person, "definition_period": YEAR,
+    base: dict[str, Any] = {"value_type": float, "entity": Person, "definition_period": MONTH,
                             "label": label}
     base.update(attrs)
     return type(label.split(" ")[0], (Variable,), base)
@@ -77,7 +77,7 @@ def _var(label: str, **attrs: Any) -> type[Variable]:
 def _base(person: Any, period: Any, parameters: Any) -> Any:
     p = parameters(period).contribution
     wage = person("declared_wage", period)
-    return _round(min_(max_(wage, p.base_floor), p.base_cap), p.base_rounding)
+    return min_(max_(_round(wage, p.base_rounding), p.base_floor), p.base_cap)
 
 
 def _employer(component: str) -> Any:
@@ -194,8 +194,8 @@ def _rounding(r: Rounding) -> dict[str, Any]:
 
 
 def _parameters(rules: BenchRules, date: dt.date) -> dict[str, Any]:
-    """The parameter tree, each leaf dated at ``date`` (OpenFisca's ``values`` form)."""
-    day = date.isoformat()
+    """The parameter tree, each leaf dated at the first of ``date``'s month (the simulation's instant)."""
+    day = date.replace(day=1).isoformat()
 
     def leaf(v: float | int) -> dict[str, Any]:
         return {"values": {day: v}}
@@ -251,7 +251,7 @@ class OpenFiscaPeer:
         self.system = TaxBenefitSystem([Person])
         self.system.add_variables(*_VARIABLES)
         self.system.parameters = ParameterNode("", data=_parameters(self.rules, self.date))
-        self.period = str(self.date.year)
+        self.period = f"{self.date.year}-{self.date.month:02d}"  # a monthly period, as contributions are
 
     def _simulation(self, inputs: dict[str, Any], rows: int) -> Any:
         sim = SimulationBuilder().build_default_simulation(self.system, rows)

@@ -60,7 +60,7 @@ class InpatientRules:
     deductible_fen: tuple[tuple[tuple[int, int, int], ...], ...]  # [class][level][nth: 1st, 2nd, 3rd+]
     band_upto_fen: tuple[int, ...]  # last band may be open: encoded as the pooled ceiling
     band_ratio_bp: tuple[tuple[tuple[int, ...], ...], ...]  # [class][level][band]
-    pooled_ceiling_fen: tuple[int, ...]  # [class]
+    pooled_ceiling_fen: tuple[int, ...]  # [class]; where the pooled segment ends on the cost measure
     large_ratio_bp: tuple[int, ...]  # [class]
     large_limit_fen: tuple[int, ...]  # [class]; segment length on cost above the pooled ceiling
     rounding: Rounding
@@ -112,7 +112,8 @@ def _inpatient(s: Snapshot) -> InpatientRules:
         band_upto_fen=upto,
         band_ratio_bp=tuple(
             tuple(tuple(_band_cell(b, c, lv) for b in bands) for lv in BENCH_LEVELS) for c in BENCH_CLASSES),
-        pooled_ceiling_fen=tuple(int(c) for c in ceilings),
+        # The pooled segment ends at the ceiling or past the last closed band, whichever is first.
+        pooled_ceiling_fen=tuple(min(int(c), upto[-1]) for c in ceilings),
         large_ratio_bp=tuple(int(s.cell(f"{k}.large_amount.ratio", c)) for c in BENCH_CLASSES),
         large_limit_fen=tuple(int(c) for c in large),
         rounding=s.get("settlement.rounding"),
