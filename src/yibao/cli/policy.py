@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -50,8 +51,9 @@ R = TypeVar("R")
 
 def _console() -> Console:
     c = Console(highlight=False)
-    # Piped or captured output gets a wide fixed width so that tables do not wrap mid-word.
-    return c if c.is_terminal else Console(highlight=False, width=180)
+    # Piped or captured output gets a wide width (COLUMNS, else 180) so tables do not wrap mid-word.
+    width = int(os.environ.get("COLUMNS", "180")) if os.environ.get("COLUMNS", "180").isdigit() else 180
+    return c if c.is_terminal else Console(highlight=False, width=width)
 
 
 def _guard(fn: Callable[P, R]) -> Callable[P, R]:
