@@ -32,7 +32,7 @@ from yibao.bench.rules_view import EMPLOYER_COMPONENTS, BenchRules, bench_rules
 from yibao.bench.yibao_side import YibaoContribution, YibaoSettlement, prepare_claims
 from yibao.policy.resolve import Snapshot
 
-__all__ = ["SUITES", "BenchConfig", "Float32Finding", "Report", "ResultRow", "run"]
+__all__ = ["SUITES", "BenchConfig", "Float32Finding", "Report", "ResultRow", "float32_finding", "run"]
 
 SUITES: tuple[str, ...] = ("settle", "settle_1pp", "contribution")
 FLOAT32_EXACT_LIMIT_FEN = 131_072 * 100  # 2**17 yuan: above it float32's step exceeds one fen
@@ -92,7 +92,7 @@ class Report:
 Step = Callable[[str], None]
 
 
-def _finding(suite: str, amount_fen: I64, ours: dict[str, I64], theirs: dict[str, I64]) -> Float32Finding:
+def float32_finding(suite: str, amount_fen: I64, ours: dict[str, I64], theirs: dict[str, I64]) -> Float32Finding:
     by_col: dict[str, int] = {}
     differ = np.zeros(amount_fen.shape[0], dtype=bool)
     max_abs = 0
@@ -120,7 +120,7 @@ def _settle_suite(name: str, n: int, claims: Claims, cfg: BenchConfig, rules: Be
     total = cols.total
     hifp, hifob = res.hifp_pay, res.hifob_pay
     balance = hifp + hifob + res.acct_pay + res.acct_mulaid_pay + res.psn_cash_pay
-    y = ResultRow(name, n, n, "yibao (numba kernel)", m.seconds,
+    y = ResultRow(name, n, n, "yibao", m.seconds,
                   (cols.nbytes + out.nbytes + acc.data.nbytes) / n, m.peak_extra_bytes / n,
                   int((balance != total).sum()), "mismatches = conservation violations", 1.0)
     report.rows.append(y)
@@ -137,7 +137,7 @@ def _settle_suite(name: str, n: int, claims: Claims, cfg: BenchConfig, rules: Be
     for col, v in theirs.items():
         mism |= ours[col][:k] != v
     report.rows.append(ResultRow(
-        name, k, n, "per-row Python loop", ml.seconds, (sub.nbytes() + 4 * 8 * k) / k,
+        name, k, n, "per-row loop", ml.seconds, (sub.nbytes() + 4 * 8 * k) / k,
         ml.peak_extra_bytes / k, int(mism.sum()),
         f"timed on the first {k:,} rows" if k < n else "", y.rows_per_s / (k / ml.seconds)))
     if not with_openfisca:
@@ -147,11 +147,11 @@ def _settle_suite(name: str, n: int, claims: Claims, cfg: BenchConfig, rules: Be
     peer.settle(claims.take(64))  # first-call costs (parameter tree at the instant)
     mo = measure(lambda: peer.settle(claims), cfg.repeat)
     theirs_of = {c: to_fen(v) for c, v in mo.result.items()}
-    f = _finding(name, claims.medfee_fen, ours, theirs_of)
+    f = float32_finding(name, claims.medfee_fen, ours, theirs_of)
     report.findings.append(f)
     in_bytes = 4 * 4 + 2 * 2  # four float32 amounts and two int16 enums per row
     report.rows.append(ResultRow(
-        name, n, n, "OpenFisca 46 (float32)", mo.seconds, in_bytes + 4 * len(mo.result),
+        name, n, n, "OpenFisca (float32)", mo.seconds, in_bytes + 4 * len(mo.result),
         mo.peak_extra_bytes / n, f.rows_differ, "mismatches: float32 vs fen",
         y.rows_per_s / (n / mo.seconds)))
 
@@ -167,7 +167,7 @@ def _contribution_suite(n: int, cfg: BenchConfig, rules: BenchRules, report: Rep
     m = measure(lambda: yc.assess(wages, ptype), cfg.repeat)
     cc = m.result
     routed = cc.data[7:12].sum(axis=0)
-    y = ResultRow(name, n, n, "yibao (numba kernel)", m.seconds,
+    y = ResultRow(name, n, n, "yibao", m.seconds,
                   (wages.wage_fen.nbytes + ptype.nbytes + cc.data.nbytes) / n,
                   m.peak_extra_bytes / n, int((routed != cc.total_fen).sum()),
                   "mismatches = routing ≠ total", 1.0)
@@ -187,17 +187,17 @@ def _contribution_suite(n: int, cfg: BenchConfig, rules: BenchRules, report: Rep
     for col, v in theirs.items():
         mism |= ours[col][:k] != v
     report.rows.append(ResultRow(
-        name, k, n, "per-row Python loop", ml.seconds, 8 + 8 * len(theirs),
+        name, k, n, "per-row loop", ml.seconds, 8 + 8 * len(theirs),
         ml.peak_extra_bytes / k, int(mism.sum()), f"timed on the first {k:,} rows" if k < n else "",
         y.rows_per_s / (k / ml.seconds)))
     step(f"{name} {n:,}: OpenFisca")
     peer = OpenFiscaPeer(rules, cfg.snapshot.date)
     peer.contributions(make_wages(64, cfg.seed))
     mo = measure(lambda: peer.contributions(wages), cfg.repeat)
-    f = _finding(name, wages.wage_fen, ours, {c: to_fen(v) for c, v in mo.result.items()})
+    f = float32_finding(name, wages.wage_fen, ours, {c: to_fen(v) for c, v in mo.result.items()})
     report.findings.append(f)
     report.rows.append(ResultRow(
-        name, n, n, "OpenFisca 46 (float32)", mo.seconds, 4 + 4 * len(mo.result),
+        name, n, n, "OpenFisca (float32)", mo.seconds, 4 + 4 * len(mo.result),
         mo.peak_extra_bytes / n, f.rows_differ, "mismatches: float32 vs fen",
         y.rows_per_s / (n / mo.seconds)))
 

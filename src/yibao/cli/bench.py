@@ -77,6 +77,8 @@ def _run(quick: bool, sizes: list[int], loop_rows: int, seed: int, region: str, 
         typer.echo(json.dumps(to_json(report, info), ensure_ascii=False, indent=2))
     else:
         out = Console()
+        if not out.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+            out = Console(width=150)
         out.print(f"[dim]{info['cpu']}, {info['cores']} cores, Python {info['python']}, numpy "
                   f"{info['numpy']}, numba {info['numba']}, openfisca-core {info['openfisca-core']}[/]")
         render(report, out, show_targets=not quick)
