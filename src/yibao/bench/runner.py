@@ -92,7 +92,9 @@ class Report:
 Step = Callable[[str], None]
 
 
-def float32_finding(suite: str, amount_fen: I64, ours: dict[str, I64], theirs: dict[str, I64]) -> Float32Finding:
+def float32_finding(suite: str, amount_fen: I64, ours: dict[str, I64],
+                    theirs: dict[str, I64]) -> Float32Finding:
+    """Rows where OpenFisca's results (already in fen) differ from yibao's, and where."""
     by_col: dict[str, int] = {}
     differ = np.zeros(amount_fen.shape[0], dtype=bool)
     max_abs = 0
