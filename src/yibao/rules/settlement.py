@@ -68,11 +68,16 @@ from yibao.policy.resolve import Policy, Snapshot, benefit_year_start
 from yibao.rules.explain import Explanation
 from yibao.rules.settlement_kernel import (
     ACC_COLUMNS,
+    MAX_AMOUNT_FEN,
     NACC,
     NOUT,
     OUT_COLUMNS,
     PKEYS,
+    STATUS_BAD_INDEX,
+    STATUS_BAD_SHARE,
     STATUS_INCONSISTENT,
+    STATUS_NEGATIVE,
+    STATUS_TOO_LARGE,
     STATUS_UNKNOWN_BASE,
     TRACE_FIELDS,
     TRACE_STEPS,
@@ -98,7 +103,6 @@ __all__ = [
     "year_key",
 ]
 
-MAX_AMOUNT_FEN: Final = 10_000_000_000  # 1亿 yuan per claim keeps c × ratio × share inside int64
 REMOTE: Final[tuple[str, ...]] = ("local", "registered", "unregistered")
 
 I64 = npt.NDArray[np.int64]
@@ -145,7 +149,10 @@ class ClaimColumns:
         return sum(getattr(self, n).nbytes for n in _CLAIM_DTYPES)
 
     def validate(self, table: SettlementTable, n_persons: int) -> None:
-        """Raise a bilingual InputError for the first row outside what the kernel accepts."""
+        """Raise a bilingual InputError for the first row outside what the kernel accepts.
+
+        Optional: the kernel checks every row itself (status codes); this names the field.
+        """
         money = ("total", "full_self_pay", "over_limit", "preselfpay", "account_balance",
                  "mulaid_balance")
         for name in money:
@@ -228,8 +235,34 @@ class SettlementColumns:
         rows = self.error_rows()
         if len(rows):
             i = int(rows[0])
-            raise status_error(int(self.out[i, NOUT - 1]), table.snapshots[int(claims.param[i])],
-                               i)
+            st = int(self.out[i, NOUT - 1])
+            if st in _INPUT_STATUS:
+                raise _row_input_error(claims, i, st)
+            raise status_error(st, table.snapshots[int(claims.param[i])], i)
+
+
+_MONEY_COLUMNS: Final = ("total", "full_self_pay", "over_limit", "preselfpay", "account_balance",
+                         "mulaid_balance")
+_INPUT_STATUS: Final = {STATUS_NEGATIVE, STATUS_TOO_LARGE, STATUS_BAD_INDEX, STATUS_BAD_SHARE}
+
+
+def _row_input_error(claims: ClaimColumns, i: int, status: int) -> InputError:
+    """The InputError of row ``i`` for an input status of the kernel, naming the field."""
+    if status == STATUS_NEGATIVE:
+        name = next(n for n in _MONEY_COLUMNS if getattr(claims, n)[i] < 0)
+        return InputError(f"{name}[{i}]", int(getattr(claims, name)[i]), "金额不能为负",
+                          "amounts must not be negative")
+    if status == STATUS_TOO_LARGE:
+        name = next(n for n in _MONEY_COLUMNS if getattr(claims, n)[i] > MAX_AMOUNT_FEN)
+        return InputError(f"{name}[{i}]", int(getattr(claims, name)[i]), "单笔金额不超过 1 亿元",
+                          "a claim's amounts are at most 100,000,000 yuan")
+    if status == STATUS_BAD_SHARE:
+        return InputError(f"benefit_share_bp[{i}]", int(claims.share_bp[i]),
+                          "待遇比例应在 0..10000 基点", "benefit share must be 0..10000 bp")
+    shown = {n: int(getattr(claims, n)[i]) for n in ("psn", "param", "kind", "benefit_class",
+                                                     "level", "remote")}
+    return InputError(f"row {i}", shown, "下标超出范围（人员、参数表、类别、等级或异地）",
+                      "an index is out of range (person, snapshot, kind, class, level or remote)")
 
 
 def status_error(status: int, snap: Snapshot, row: int) -> YibaoError:
@@ -257,16 +290,22 @@ def status_error(status: int, snap: Snapshot, row: int) -> YibaoError:
 
 
 def settle_batch(claims: ClaimColumns, table: SettlementTable, acc: Accumulators,
-                 trace: bool = False) -> SettlementColumns:
+                 trace: bool = False, out: I64 | None = None) -> SettlementColumns:
     """Settle ``claims`` in row order, updating ``acc`` in place; see the module docstring.
 
-    Rows the kernel cannot settle (unknown parameter needed) get a non-zero ``status`` and leave
-    the accumulators untouched; call :meth:`SettlementColumns.raise_first_error` to raise.
+    Rows the kernel cannot settle (bad input, or an unknown parameter needed) get a non-zero
+    ``status`` and leave the accumulators untouched; call
+    :meth:`SettlementColumns.raise_first_error` to raise. The kernel checks every row itself;
+    :meth:`ClaimColumns.validate` is there for callers that want the field named up front.
     Chunking is free: settling rows [0, a) then [a, n) with the same ``acc`` equals one call.
+    ``out`` (n × NOUT int64, C order) may be a reused buffer: streaming chunks through one buffer
+    avoids touching fresh memory for every chunk, which costs more than the settlement itself.
     """
-    claims.validate(table, len(acc))
     n = len(claims)
-    out = np.empty((n, NOUT), dtype=np.int64)
+    if out is None:
+        out = np.empty((n, NOUT), dtype=np.int64)
+    elif out.shape != (n, NOUT) or out.dtype != np.int64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous int64 array of shape ({n}, {NOUT})")
     tr = np.zeros((n if trace else 0, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64)
     settle_kernel(claims.psn, claims.param, claims.year, claims.kind, claims.benefit_class,
                   claims.level, claims.remote, claims.share_bp, claims.total,

@@ -1,10 +1,13 @@
 """The settlement kernel: one numba pass over int64 fen columns, with benefit-year accumulators.
 
 The rule it implements is documented in :mod:`yibao.rules.settlement`; this module holds the
-loop only. Per row it loads the person's accumulators into a scratch vector, settles the claim
-there, and writes them back only if the claim succeeded, so a claim that needs an unknown
-parameter (or is inconsistent) changes nothing. Nothing is allocated inside the loop. With a
-non-empty trace buffer each row also records its steps (same code path) for the explanation.
+loop only. Per row it checks the input (indexes, amounts, share), loads the person's
+accumulators into a scratch vector, settles the claim there, and writes them back only if the
+claim succeeded, so a claim that is bad or needs an unknown parameter changes nothing (its
+``status`` says why). Nothing is allocated inside the loop, and the row is written out in one
+fused body: calling a helper with dozens of array arguments per row cost ten times the rule
+itself (reference counting), measured. With a non-empty trace buffer each row also records its
+steps (same code path) for the explanation.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from numba import njit
 
 __all__ = [
     "ACC_COLUMNS",
+    "MAX_AMOUNT_FEN",
     "NACC",
     "NOUT",
     "OUT_COLUMNS",
     "PKEYS",
+    "STATUS_BAD_INDEX",
+    "STATUS_BAD_SHARE",
     "STATUS_INCONSISTENT",
+    "STATUS_NEGATIVE",
+    "STATUS_TOO_LARGE",
     "STATUS_UNKNOWN_BASE",
     "TRACE_FIELDS",
     "TRACE_STEPS",
@@ -59,6 +67,11 @@ T_YEAR, T_DED, T_BAND, T_CEIL, T_LARGE, T_OVERC, T_OOP = 1, 2, 3, 4, 5, 6, 7
 
 # -- status codes --------------------------------------------------------------------------------
 STATUS_INCONSISTENT: Final = 1  # fee components exceed the total
+STATUS_NEGATIVE: Final = 2  # an amount is negative
+STATUS_TOO_LARGE: Final = 3  # an amount is above MAX_AMOUNT_FEN
+STATUS_BAD_INDEX: Final = 4  # person, snapshot, kind, class, level or remote index out of range
+STATUS_BAD_SHARE: Final = 5  # benefit share outside 0..10000 bp
+MAX_AMOUNT_FEN: Final = 10_000_000_000  # 1亿 yuan per claim keeps cost × ratio × share in int64
 STATUS_UNKNOWN_BASE: Final = 16
 PKEYS: Final[tuple[str, ...]] = (
     "deductible.scope", "deductible.first", "deductible.second", "deductible.third_plus",
@@ -109,203 +122,45 @@ def _rec(tr: np.ndarray, i: int, n: int, typ: int, band: int, cost: int, ratio: 
 
 
 @njit(cache=True)
-def _walk(i, q, k, c, lv, red, sh, rest, cpos, s, p, unit, mode, n_bands, band_upto, band_ratio,  # type: ignore[no-untyped-def]
-          band_basis, ceiling, ceil_basis, large_ratio, large_ceiling, large_basis, o, tr, nt):
-    """Pooled bands, then the large-amount segment; returns (status, rest, trace count)."""
-    nb = n_bands[q, k]
-    if nb < 0:
-        return _unknown(4, k, 0, 0, 0), rest, nt
-    bb = band_basis[q, k]
-    if bb < 0:
-        return _unknown(6, k, 0, 0, 0), rest, nt
-    owner = p  # the pool's ceiling: pool 0 is the inpatient ceiling
-    ceil = ceiling[q, owner, c]
-    if ceil < 0:
-        return _unknown(7, owner, 0, c, 0), rest, nt
-    cb = ceil_basis[q, owner]
-    if cb < 0:
-        return _unknown(8, owner, 0, 0, 0), rest, nt
-    while rest > 0:
-        croom_cost = ceil - s[A_CCOST + p] if cb == 0 else NO_LIMIT
-        croom_pay = ceil - s[A_CPAID + p] if cb == 1 else NO_LIMIT
-        if croom_cost <= 0 or croom_pay <= 0:
-            nt = _rec(tr, i, nt, T_CEIL, 0, ceil, 0, 0, 0, 0, s[A_CCOST + p + 2 * cb], cb)
-            break
-        m = cpos if bb == 0 else s[A_PAID + k]
-        b = 0
-        while b < nb - 1 and band_upto[q, k, b] <= m:
-            b += 1
-        upto = band_upto[q, k, b]
-        if m >= upto:  # past the last, closed band: the pooled segment ends here
-            break
-        r = band_ratio[q, k, b, c, lv]
-        if r < 0:
-            return _unknown(5, k, b, c, lv), rest, nt
-        ra = max(0, r - red)
-        rs = ra * sh
-        chunk = rest
-        proom = croom_pay
-        if bb == 0:
-            chunk = min(chunk, upto - m)
-        else:
-            proom = min(proom, upto - m)
-        chunk = min(chunk, croom_cost)
-        pay = _pay(chunk, rs, unit, mode)
-        bind = 0
-        if pay >= proom:
-            bind = 1 if proom < croom_pay else 2
-            if pay > proom:
-                pay = proom
-                chunk = min(chunk, _cost_for(proom, rs))
-        elif bb == 0 and chunk == upto - m:
-            bind = 1
-        elif chunk == croom_cost:
-            bind = 2
-        nt = _rec(tr, i, nt, T_BAND, b, chunk, r, ra, sh, pay, m, bind)
-        rest -= chunk
-        cpos += chunk
-        s[A_CCOST + p] += chunk
-        s[A_CPAID + p] += pay
-        s[A_PAID + k] += pay
-        o[O_HIFP] += pay
-        o[O_COINS] += chunk - pay
-        o[O_RATIO] = rs // 10_000
-    if rest > 0:
-        lr = large_ratio[q, k, c]
-        if lr < 0:
-            return _unknown(10, k, 0, c, 0), rest, nt
-        lc = large_ceiling[q, k, c]
-        if lc < 0:
-            return _unknown(11, k, 0, c, 0), rest, nt
-        lb = large_basis[q, k]
-        if lb < 0:
-            return _unknown(12, k, 0, 0, 0), rest, nt
-        ra = max(0, lr - red)
-        rs = ra * sh
-        room_cost = lc - s[A_LCOST + p] if lb == 0 else NO_LIMIT
-        room_pay = lc - s[A_LPAID + p] if lb == 1 else NO_LIMIT
-        if room_cost > 0 and room_pay > 0:
-            chunk = min(rest, room_cost)
-            pay = _pay(chunk, rs, unit, mode)
-            bind = 3 if chunk == room_cost else 0
-            if pay > room_pay:
-                pay = room_pay
-                chunk = min(chunk, _cost_for(room_pay, rs))
-                bind = 3
-            nt = _rec(tr, i, nt, T_LARGE, 0, chunk, lr, ra, sh, pay,
-                      s[A_LCOST + p] if lb == 0 else s[A_LPAID + p], bind)
-            rest -= chunk
-            s[A_LCOST + p] += chunk
-            s[A_LPAID + p] += pay
-            o[O_HIFOB] += pay
-            o[O_COINS] += chunk - pay
-    return 0, rest, nt
-
-
-@njit(cache=True)
-def _settle_row(i, q, k, c, lv, rem, sh, total, ful, over, pre, bal, mbal, s, o, tr,  # type: ignore[no-untyped-def]
-                ded_scope, deductible, n_bands, band_upto, band_ratio, band_basis, ceiling,
-                ceil_basis, shared, large_ratio, large_ceiling, large_basis, account_mask,
-                oop_cap, round_unit, round_mode, remote_reduction):
-    """Settle one claim on the scratch accumulators ``s`` into ``o``; returns the status."""
-    for j in range(NOUT):
-        o[j] = 0
-    inscp = total - ful - over - pre
-    if inscp < 0:
-        return STATUS_INCONSISTENT
-    o[O_INSCP] = inscp
-    p = 0
-    if k == 1:
-        if shared[q, 1] < 0:
-            return _unknown(9, 1, 0, 0, 0)
-        p = 0 if shared[q, 1] == 1 else 1
-    unit = round_unit[q]
-    mode = round_mode[q]
-    if unit <= 0:
-        return _unknown(16, 0, 0, 0, 0)
-    nt = _rec(tr, i, 0, T_YEAR, 0, s[A_VISITS + k] + 1, 0, 0, 0, 0, s[A_DED + k], 0)
-    # -- deductible (起付线) -------------------------------------------------------------------
-    dedc = 0
-    if inscp > 0:
-        scope = ded_scope[q, k]
-        if scope < 0:
-            return _unknown(0, k, 0, 0, 0)
-        t = 0 if scope == 1 else min(s[A_VISITS + k], 2)
-        d = deductible[q, k, t, c, lv]
-        if d < 0:
-            return _unknown(1 + t, k, 0, c, lv)
-        left = d if scope == 0 else max(0, d - s[A_DED + k])
-        dedc = min(inscp, left)
-        nt = _rec(tr, i, nt, T_DED, t, dedc, d, scope, 0, 0, s[A_DED + k], 0)
-    o[O_DED] = dedc
-    s[A_VISITS + k] += 1
-    s[A_DED + k] += dedc
-    ccost0 = s[A_CCOST + p]
-    s[A_CCOST + p] += dedc
-    rest = inscp - dedc
-    if rest > 0:
-        red = remote_reduction[q, rem]
-        if red < 0:
-            return _unknown(13 + rem, 0, 0, 0, 0)
-        st, rest, nt = _walk(i, q, k, c, lv, red, sh, rest, s[A_COST + k] + dedc, s, p, unit,
-                             mode, n_bands, band_upto, band_ratio, band_basis, ceiling,
-                             ceil_basis, large_ratio, large_ceiling, large_basis, o, tr, nt)
-        if st != 0:
-            return st
-    s[A_COST + k] += inscp
-    s[A_CCOST + p] = ccost0 + inscp
-    o[O_OVERC] = rest
-    if rest > 0:
-        nt = _rec(tr, i, nt, T_OVERC, 0, rest, 0, 0, 0, 0, 0, 0)
-    # -- personal out-of-pocket cap (个人负担封顶, seed 000 proposal) -----------------------------
-    burden = dedc + o[O_COINS] + rest
-    cap = oop_cap[q]
-    oop = 0
-    if cap != NO_LIMIT and burden > 0:
-        if cap < 0:
-            return _unknown(13, 0, 0, 0, 0)
-        excess = s[A_BURDEN] + burden - cap
-        if excess > 0:
-            oop = min(burden, excess)
-            nt = _rec(tr, i, nt, T_OOP, 0, burden, 0, 0, 0, oop, s[A_BURDEN], cap)
-    s[A_BURDEN] += burden - oop
-    o[O_OOP] = oop
-    o[O_HIFP] += oop
-    # the fund takes the latest-arising burden first: over-ceiling, then coinsurance, then deductible
-    part_overc = rest - min(rest, oop)
-    left_oop = oop - (rest - part_overc)
-    part_coins = o[O_COINS] - min(o[O_COINS], left_oop)
-    left_oop -= o[O_COINS] - part_coins
-    part_ded = dedc - left_oop
-    # -- account (个人账户) and family mutual aid (家庭共济) ----------------------------------------
-    mask = account_mask[q]
-    if mask < 0:
-        return _unknown(17, 0, 0, 0, 0)
-    parts = (part_ded, part_coins, pre, part_overc, over, ful)
-    payable = 0
-    for j in range(6):
-        if (mask >> j) & 1:
-            payable += parts[j]
-    psn = total - o[O_HIFP] - o[O_HIFOB]
-    acct = min(payable, bal)
-    mul = min(payable - acct, mbal)
-    o[O_ACCT] = acct
-    o[O_MULAID] = mul
-    o[O_CASH] = psn - acct - mul
-    return 0
-
-
-@njit(cache=True)
 def settle_kernel(psn, prm, year, kind, cls, lvl, remote, share, total, ful, over, pre,  # type: ignore[no-untyped-def]
                   acct_bal, mulaid_bal, acc, out, tr,
                   ded_scope, deductible, n_bands, band_upto, band_ratio, band_basis, ceiling,
                   ceil_basis, shared, large_ratio, large_ceiling, large_basis, account_mask,
                   oop_cap, round_unit, round_mode, remote_reduction):
-    """Settle every row in order against ``acc`` (P × NACC), writing ``out`` (n × NOUT)."""
+    """Settle every row in order against ``acc`` (P × NACC), writing ``out`` (n × NOUT).
+
+    One fused loop: per-row helper calls with dozens of array arguments cost more than the rule
+    itself (reference counting), so the row is written out here; ``st`` carries an error out of
+    the one-pass ``for _ in range(1)`` block, after which nothing is committed.
+    """
     s = np.zeros(NACC, dtype=np.int64)
     o = np.zeros(NOUT, dtype=np.int64)
+    n_psn, n_prm = acc.shape[0], ded_scope.shape[0]
+    n_cls, n_lvl = deductible.shape[3], deductible.shape[4]
     for i in range(psn.shape[0]):
-        pi = psn[i]
+        for j in range(NOUT):
+            o[j] = 0
+        # -- checks first: a bad row is reported by status and touches nothing ----------------
+        pi, q, k, c, lv, rem = psn[i], prm[i], kind[i], cls[i], lvl[i], remote[i]
+        if (pi < 0 or pi >= n_psn or q < 0 or q >= n_prm or k < 0 or k > 1 or c < 0
+                or c >= n_cls or lv < 0 or lv >= n_lvl or rem < 0 or rem > 2):
+            st = STATUS_BAD_INDEX
+        elif share[i] < 0 or share[i] > 10_000:
+            st = STATUS_BAD_SHARE
+        elif (total[i] < 0 or ful[i] < 0 or over[i] < 0 or pre[i] < 0 or acct_bal[i] < 0
+              or mulaid_bal[i] < 0):
+            st = STATUS_NEGATIVE
+        elif (total[i] > MAX_AMOUNT_FEN or ful[i] > MAX_AMOUNT_FEN or over[i] > MAX_AMOUNT_FEN
+              or pre[i] > MAX_AMOUNT_FEN or acct_bal[i] > MAX_AMOUNT_FEN
+              or mulaid_bal[i] > MAX_AMOUNT_FEN):
+            st = STATUS_TOO_LARGE
+        else:
+            st = 0
+        if st != 0:
+            for j in range(NOUT):
+                out[i, j] = 0
+            out[i, O_STATUS] = st
+            continue
         if acc[pi, A_YEAR] == year[i]:
             for j in range(NACC):
                 s[j] = acc[pi, j]
@@ -313,11 +168,203 @@ def settle_kernel(psn, prm, year, kind, cls, lvl, remote, share, total, ful, ove
             for j in range(NACC):
                 s[j] = 0
             s[A_YEAR] = year[i]
-        st = _settle_row(i, prm[i], kind[i], cls[i], lvl[i], remote[i], share[i], total[i],
-                         ful[i], over[i], pre[i], acct_bal[i], mulaid_bal[i], s, o, tr,
-                         ded_scope, deductible, n_bands, band_upto, band_ratio, band_basis,
-                         ceiling, ceil_basis, shared, large_ratio, large_ceiling, large_basis,
-                         account_mask, oop_cap, round_unit, round_mode, remote_reduction)
+        sh = share[i]
+        last_rs = 0
+        for _ in range(1):
+            inscp = total[i] - ful[i] - over[i] - pre[i]
+            if inscp < 0:
+                st = STATUS_INCONSISTENT
+                break
+            o[O_INSCP] = inscp
+            p = 0
+            if k == 1:
+                if shared[q, 1] < 0:
+                    st = _unknown(9, 1, 0, 0, 0)
+                    break
+                p = 0 if shared[q, 1] == 1 else 1
+            unit = round_unit[q]
+            mode = round_mode[q]
+            if unit <= 0:
+                st = _unknown(16, 0, 0, 0, 0)
+                break
+            nt = _rec(tr, i, 0, T_YEAR, 0, s[A_VISITS + k] + 1, 0, 0, 0, 0, s[A_DED + k], 0)
+            # -- deductible (起付线) -------------------------------------------------------------
+            dedc = 0
+            if inscp > 0:
+                scope = ded_scope[q, k]
+                if scope < 0:
+                    st = _unknown(0, k, 0, 0, 0)
+                    break
+                t = 0 if scope == 1 else min(s[A_VISITS + k], 2)
+                d = deductible[q, k, t, c, lv]
+                if d < 0:
+                    st = _unknown(1 + t, k, 0, c, lv)
+                    break
+                left = d if scope == 0 else max(0, d - s[A_DED + k])
+                dedc = min(inscp, left)
+                nt = _rec(tr, i, nt, T_DED, t, dedc, d, scope, 0, 0, s[A_DED + k], 0)
+            o[O_DED] = dedc
+            s[A_VISITS + k] += 1
+            s[A_DED + k] += dedc
+            ccost0 = s[A_CCOST + p]
+            s[A_CCOST + p] += dedc
+            rest = inscp - dedc
+            if rest > 0:
+                red = remote_reduction[q, rem]
+                if red < 0:
+                    st = _unknown(13 + rem, 0, 0, 0, 0)
+                    break
+                # -- pooled bands (分段) up to the pooled ceiling (封顶线) -------------------------
+                nb = n_bands[q, k]
+                if nb < 0:
+                    st = _unknown(4, k, 0, 0, 0)
+                    break
+                bb = band_basis[q, k]
+                if bb < 0:
+                    st = _unknown(6, k, 0, 0, 0)
+                    break
+                ceil = ceiling[q, p, c]  # pool 0 is the inpatient ceiling
+                if ceil < 0:
+                    st = _unknown(7, p, 0, c, 0)
+                    break
+                cb = ceil_basis[q, p]
+                if cb < 0:
+                    st = _unknown(8, p, 0, 0, 0)
+                    break
+                cpos = s[A_COST + k] + dedc
+                while rest > 0:
+                    croom_cost = ceil - s[A_CCOST + p] if cb == 0 else NO_LIMIT
+                    croom_pay = ceil - s[A_CPAID + p] if cb == 1 else NO_LIMIT
+                    if croom_cost <= 0 or croom_pay <= 0:
+                        nt = _rec(tr, i, nt, T_CEIL, 0, ceil, 0, 0, 0, 0,
+                                  s[A_CCOST + p + 2 * cb], cb)
+                        break
+                    m = cpos if bb == 0 else s[A_PAID + k]
+                    b = 0
+                    while b < nb - 1 and band_upto[q, k, b] <= m:
+                        b += 1
+                    upto = band_upto[q, k, b]
+                    if m >= upto:  # past the last, closed band: the pooled segment ends here
+                        break
+                    r = band_ratio[q, k, b, c, lv]
+                    if r < 0:
+                        st = _unknown(5, k, b, c, lv)
+                        break
+                    ra = max(0, r - red)
+                    rs = ra * sh
+                    chunk = rest
+                    proom = croom_pay
+                    if bb == 0:
+                        chunk = min(chunk, upto - m)
+                    else:
+                        proom = min(proom, upto - m)
+                    chunk = min(chunk, croom_cost)
+                    pay = _pay(chunk, rs, unit, mode)
+                    bind = 0
+                    if pay >= proom:
+                        bind = 1 if proom < croom_pay else 2
+                        if pay > proom:
+                            pay = proom
+                            chunk = min(chunk, _cost_for(proom, rs))
+                    elif bb == 0 and chunk == upto - m:
+                        bind = 1
+                    elif chunk == croom_cost:
+                        bind = 2
+                    nt = _rec(tr, i, nt, T_BAND, b, chunk, r, ra, sh, pay, m, bind)
+                    rest -= chunk
+                    cpos += chunk
+                    s[A_CCOST + p] += chunk
+                    s[A_CPAID + p] += pay
+                    s[A_PAID + k] += pay
+                    o[O_HIFP] += pay
+                    o[O_COINS] += chunk - pay
+                    last_rs = rs
+                if st != 0:
+                    break
+                # -- large-amount segment (大额) above the ceiling --------------------------------
+                if rest > 0:
+                    lr = large_ratio[q, k, c]
+                    if lr < 0:
+                        st = _unknown(10, k, 0, c, 0)
+                        break
+                    lc = large_ceiling[q, k, c]
+                    if lc < 0:
+                        st = _unknown(11, k, 0, c, 0)
+                        break
+                    lb = large_basis[q, k]
+                    if lb < 0:
+                        st = _unknown(12, k, 0, 0, 0)
+                        break
+                    ra = max(0, lr - red)
+                    rs = ra * sh
+                    room_cost = lc - s[A_LCOST + p] if lb == 0 else NO_LIMIT
+                    room_pay = lc - s[A_LPAID + p] if lb == 1 else NO_LIMIT
+                    if room_cost > 0 and room_pay > 0:
+                        chunk = min(rest, room_cost)
+                        pay = _pay(chunk, rs, unit, mode)
+                        bind = 3 if chunk == room_cost else 0
+                        if pay > room_pay:
+                            pay = room_pay
+                            chunk = min(chunk, _cost_for(room_pay, rs))
+                            bind = 3
+                        nt = _rec(tr, i, nt, T_LARGE, 0, chunk, lr, ra, sh, pay,
+                                  s[A_LCOST + p] if lb == 0 else s[A_LPAID + p], bind)
+                        rest -= chunk
+                        s[A_LCOST + p] += chunk
+                        s[A_LPAID + p] += pay
+                        o[O_HIFOB] += pay
+                        o[O_COINS] += chunk - pay
+            s[A_COST + k] += inscp
+            s[A_CCOST + p] = ccost0 + inscp
+            o[O_OVERC] = rest
+            if rest > 0:
+                nt = _rec(tr, i, nt, T_OVERC, 0, rest, 0, 0, 0, 0, 0, 0)
+            # -- personal out-of-pocket cap (个人负担封顶, seed 000 proposal) -----------------------
+            burden = dedc + o[O_COINS] + rest
+            cap = oop_cap[q]
+            oop = 0
+            if cap != NO_LIMIT and burden > 0:
+                if cap < 0:
+                    st = _unknown(13, 0, 0, 0, 0)
+                    break
+                excess = s[A_BURDEN] + burden - cap
+                if excess > 0:
+                    oop = min(burden, excess)
+                    nt = _rec(tr, i, nt, T_OOP, 0, burden, 0, 0, 0, oop, s[A_BURDEN], cap)
+            s[A_BURDEN] += burden - oop
+            o[O_OOP] = oop
+            o[O_HIFP] += oop
+            # the fund takes the latest-arising burden first: over-ceiling, coinsurance, deductible
+            part_overc = rest - min(rest, oop)
+            left_oop = oop - (rest - part_overc)
+            part_coins = o[O_COINS] - min(o[O_COINS], left_oop)
+            left_oop -= o[O_COINS] - part_coins
+            part_ded = dedc - left_oop
+            # -- account (个人账户) and family mutual aid (家庭共济) ------------------------------
+            mask = account_mask[q]
+            if mask < 0:
+                st = _unknown(17, 0, 0, 0, 0)
+                break
+            payable = 0
+            if mask & 1:
+                payable += part_ded
+            if mask & 2:
+                payable += part_coins
+            if mask & 4:
+                payable += pre[i]
+            if mask & 8:
+                payable += part_overc
+            if mask & 16:
+                payable += over[i]
+            if mask & 32:
+                payable += ful[i]
+            psn_part = total[i] - o[O_HIFP] - o[O_HIFOB]
+            acct = min(payable, acct_bal[i])
+            mul = min(payable - acct, mulaid_bal[i])
+            o[O_ACCT] = acct
+            o[O_MULAID] = mul
+            o[O_CASH] = psn_part - acct - mul
+            o[O_RATIO] = last_rs // 10_000
         if st == 0:
             for j in range(NACC):
                 acc[pi, j] = s[j]
