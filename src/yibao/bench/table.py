@@ -27,8 +27,8 @@ def _fmt_rate(r: float) -> str:
 
 def _row_cells(r: ResultRow) -> list[str]:
     impl = r.implementation + (" *" if r.rows < r.suite_rows else "")
-    ratio = "1.00×" if r.implementation.startswith("yibao") else (
-        f"{r.ratio:,.1f}×" if r.ratio is not None else "-")
+    ratio = "1.00×" if r.implementation == "yibao" else (
+        f"{r.ratio:,.2f}×" if r.ratio is not None else "-")
     mism = "-" if r.mismatches is None else f"{r.mismatches:,}"
     return [r.suite, f"{r.rows:,}", impl, f"{r.seconds:.4f}", _fmt_rate(r.rows_per_s), ratio,
             f"{r.bytes_in_out_per_row:,.0f}", f"{r.peak_extra_per_row:,.0f}", mism]
@@ -49,13 +49,15 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
     out: list[tuple[str, str, bool]] = []
     biggest: dict[tuple[str, str], ResultRow] = {}
     for r in report.rows:
-        key = (r.suite, r.implementation.split(" ")[0])
+        impl = r.implementation if r.implementation.startswith("yibao") else r.implementation.split(" ")[0]
+        key = (r.suite, impl)
         if key not in biggest or r.suite_rows >= biggest[key].suite_rows:
             biggest[key] = r
-    y = biggest.get(("settle", "yibao"))
-    if y is not None:
-        out.append((f"settle ≥ 50 M claims/s ({y.suite_rows:,} rows)", _fmt_rate(y.rows_per_s),
-                    y.rows_per_s >= TARGETS["settle_rows_per_s"]))
+    for impl in ("yibao", "yibao (reused out buffer)"):
+        y = biggest.get(("settle", impl))
+        if y is not None:
+            out.append((f"settle, {impl}: ≥ 50 M claims/s ({y.suite_rows:,} rows)",
+                        _fmt_rate(y.rows_per_s), y.rows_per_s >= TARGETS["settle_rows_per_s"]))
     for (suite, impl), r in sorted(biggest.items()):
         if impl == "OpenFisca" and r.ratio is not None:
             out.append((f"{suite}: ≥ 10× OpenFisca", f"{r.ratio:,.1f}×", r.ratio >= TARGETS["vs_openfisca"]))
@@ -63,7 +65,7 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
             out.append((f"{suite}: ≥ 100× per-row loop", f"{r.ratio:,.1f}×", r.ratio >= TARGETS["vs_loop"]))
             out.append((f"{suite}: exact (0 mismatches with the loop)", f"{r.mismatches:,}",
                         r.mismatches == 0))
-        if impl == "yibao":
+        if impl == "yibao":  # the fresh-output call: what one call needs
             worst = max(r.bytes_in_out_per_row, r.peak_extra_per_row)
             out.append((f"{suite}: ≤ 200 bytes/row", f"{worst:,.0f}", worst <= TARGETS["bytes_per_row"]))
     return out

@@ -72,9 +72,11 @@ class YibaoSettlement:
         self.table: SettlementTable = compile_settlement_table([self.snapshot])
         self.year = year_key(self.snapshot.policy, self.snapshot.date)
 
-    def settle(self, cols: ClaimColumns, n_persons: int) -> tuple[SettlementColumns, Accumulators]:
+    def settle(self, cols: ClaimColumns, n_persons: int,
+               out: np.ndarray | None = None) -> tuple[SettlementColumns, Accumulators]:
+        """Fresh accumulators; ``out`` = a reused output buffer (the streaming mode), or None."""
         acc = Accumulators.zeros(n_persons)
-        res = settle_batch(cols, self.table, acc)
+        res = settle_batch(cols, self.table, acc, out=out)
         res.raise_first_error(self.table, cols)
         return res, acc
 
@@ -92,5 +94,6 @@ class YibaoContribution:
     def person_types(self, wages: Wages) -> np.ndarray:
         return np.full(wages.rows, self.in_service, dtype=np.int8)
 
-    def assess(self, wages: Wages, person_type: np.ndarray) -> ContributionColumns:
-        return assess_contributions(wages.wage_fen, person_type, self.params)
+    def assess(self, wages: Wages, person_type: np.ndarray,
+               out: np.ndarray | None = None) -> ContributionColumns:
+        return assess_contributions(wages.wage_fen, person_type, self.params, out=out)
