@@ -62,6 +62,7 @@ class ResultRow:
     mismatches: int | None  # vs yibao (yibao: conservation violations)
     note: str = ""
     ratio: float | None = None  # yibao rows/s ÷ this rows/s
+    first_seconds: float | None = None  # the first (cold-memory) run
 
     @property
     def rows_per_s(self) -> float:
@@ -125,6 +126,7 @@ def _settle_suite(name: str, n: int, claims: Claims, cfg: BenchConfig, rules: Be
     y = ResultRow(name, n, n, "yibao", m.seconds,
                   (cols.nbytes + out.nbytes + acc.data.nbytes) / n, m.peak_extra_bytes / n,
                   int((balance != total).sum()), "mismatches = conservation violations", 1.0)
+    y.first_seconds = m.first_seconds
     report.rows.append(y)
     # The streaming mode (ARCHITECTURE.md: chunks with bounded memory): the output buffer is
     # reused, so the call no longer pays for touching fresh memory. Same results, same rows.
@@ -180,6 +182,7 @@ def _contribution_suite(n: int, cfg: BenchConfig, rules: BenchRules, report: Rep
                   (wages.wage_fen.nbytes + ptype.nbytes + cc.data.nbytes) / n,
                   m.peak_extra_bytes / n, int((routed != cc.total_fen).sum()),
                   "mismatches = routing ≠ total", 1.0)
+    y.first_seconds = m.first_seconds
     report.rows.append(y)
     step(f"{name} {n:,}: yibao, reused output buffer")
     mr = measure(lambda: yc.assess(wages, ptype, out=cc.data), cfg.repeat)
