@@ -30,7 +30,7 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench-quick: $(STAMP)
-	$(BIN)/yibao bench rules --quick
+	$(BIN)/yibao bench --quick
 
 test: lint typecheck unit bench-quick
 
