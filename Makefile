@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/yibao bench rules
 
 mutation: $(STAMP)
-	$(BIN)/mutmut run
+	NUMBA_DISABLE_JIT=1 $(BIN)/mutmut run; $(BIN)/mutmut results | tail -n 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
