@@ -124,3 +124,17 @@ def test_bad_json_claim_is_a_bilingual_error(monkeypatch: pytest.MonkeyPatch,
     code, _, err = run_cli(monkeypatch, capsys, "--json", "-",
                            stdin=json.dumps({**CLAIM, "surprise": 1}))
     assert code == 2 and "surprise" in err and "Traceback" not in err
+
+
+def test_fee_components_above_the_total_name_the_fields_and_the_amounts() -> None:
+    """DOMAIN §4.1: full self-pay, over-limit and first self-pay are parts of medfee_sumamt."""
+    from yibao.errors import InputError
+
+    doc = {"med_type": "21", "hosp_lv": "level_3", "psn_type": "in_service", "age": 40,
+           "setl_date": "2024-03-01", "insuplc_admdvs": "beijing", "medfee_sumamt": "100",
+           "fulamt_ownpay_amt": "80", "overlmt_selfpay": "30"}
+    with pytest.raises(InputError) as err:
+        settle_document(doc, Registry(), None)
+    assert "fulamt_ownpay_amt+overlmt_selfpay" in err.value.en
+    assert "110.00" in err.value.en and "medfee_sumamt 100.00" in err.value.en
+    assert "超过医疗费总额" in err.value.zh
