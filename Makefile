@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/yibao demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
