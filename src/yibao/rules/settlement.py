@@ -68,10 +68,11 @@ from yibao.policy.resolve import Policy, Snapshot, benefit_year_start
 from yibao.rules.explain import Explanation
 from yibao.rules.settlement_kernel import (
     ACC_COLUMNS,
+    KERNEL_COLUMNS,
     MAX_AMOUNT_FEN,
     NACC,
-    NOUT,
     OUT_COLUMNS,
+    OUT_DTYPE,
     PKEYS,
     STATUS_BAD_INDEX,
     STATUS_BAD_SHARE,
@@ -90,6 +91,7 @@ __all__ = [
     "KINDS",
     "MAX_AMOUNT_FEN",
     "OUT_COLUMNS",
+    "OUT_DTYPE",
     "REMOTE",
     "Accumulators",
     "Claim",
@@ -118,8 +120,8 @@ def year_key(policy: Policy, date: dt.date) -> int:
 class ClaimColumns:
     """Claims as columns, in service order within each person (see the module docstring)."""
 
-    psn: npt.NDArray[np.int64]  # person index into the accumulators
-    param: npt.NDArray[np.int32]  # snapshot index into the SettlementTable
+    psn: npt.NDArray[np.integer[Any]]  # person index into the accumulators: int32 (int64 if needed)
+    param: npt.NDArray[np.integer[Any]]  # snapshot index into the SettlementTable: int16 (int32)
     year: npt.NDArray[np.int32]  # benefit-year key yyyymmdd
     kind: npt.NDArray[np.int8]  # 0 inpatient, 1 outpatient
     benefit_class: npt.NDArray[np.int8]  # index into BENEFIT_CLASSES
@@ -135,7 +137,12 @@ class ClaimColumns:
 
     def __post_init__(self) -> None:
         for name, dtype in _CLAIM_DTYPES.items():
-            setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=dtype))
+            col = getattr(self, name)
+            if name in _WIDER:  # narrow only if every value fits, so no index wraps round
+                col = np.asarray(col)
+                if col.dtype != dtype and col.size and not _fits(col, dtype):
+                    dtype = _WIDER[name]
+            setattr(self, name, np.ascontiguousarray(col, dtype=dtype))
         n = len(self.psn)
         for name in _CLAIM_DTYPES:
             if len(getattr(self, name)) != n:
@@ -177,12 +184,21 @@ class ClaimColumns:
                "待遇比例应在 0..10000 基点", "benefit share must be 0..10000 bp")
 
 
+# Narrow index columns: fewer bytes to read per claim (docs/performance.md); money stays int64.
 _CLAIM_DTYPES: Final[dict[str, type]] = {
-    "psn": np.int64, "param": np.int32, "year": np.int32, "kind": np.int8,
+    "psn": np.int32, "param": np.int16, "year": np.int32, "kind": np.int8,
     "benefit_class": np.int8, "level": np.int8, "remote": np.int8, "share_bp": np.int16,
     "total": np.int64, "full_self_pay": np.int64, "over_limit": np.int64,
     "preselfpay": np.int64, "account_balance": np.int64, "mulaid_balance": np.int64,
 }
+
+
+_WIDER: Final[dict[str, type]] = {"psn": np.int64, "param": np.int64}
+
+
+def _fits(col: npt.NDArray[Any], dtype: type) -> bool:
+    info = np.iinfo(dtype)
+    return bool(int(col.min()) >= info.min and int(col.max()) <= info.max)
 
 
 def _check(bad: npt.NDArray[np.bool_], col: npt.NDArray[np.integer[Any]], name: str, zh: str,
@@ -214,28 +230,72 @@ class Accumulators:
 
 @dataclass
 class SettlementColumns:
-    """Kernel output: one row per claim, columns :data:`OUT_COLUMNS` (fen, bp, status)."""
+    """Settled claims: every column of :data:`OUT_COLUMNS` as an attribute (fen, bp, status).
 
-    out: I64
-    trace: I64
+    ``out`` is the kernel's record array (:data:`OUT_DTYPE`, one 64-byte row per claim). The
+    columns the kernel does not write are derived from it and the claims on use, exactly:
+    ``inscp_scp_amt = total − full self-pay − over-limit − preselfpay``, ``coinsurance = inscp −
+    deductible − over-ceiling − (hifp − oop) − hifob`` and ``psn_cash_pay = total − hifp − hifob
+    − acct − mutual aid``; all three are 0 on a row that did not settle (status ≠ 0), like every
+    other column.
+    """
 
-    def __getattr__(self, name: str) -> I64:
-        if name in OUT_COLUMNS:
-            return self.out[:, OUT_COLUMNS.index(name)]
+    out: npt.NDArray[np.void]
+    trace: I64  # (n, TRACE_STEPS, fields), or (0, ...) when no trace was asked for
+    claims: ClaimColumns
+
+    def __getattr__(self, name: str) -> npt.NDArray[Any]:
+        if name in KERNEL_COLUMNS:
+            col: npt.NDArray[Any] = self.out[name]
+            return col
         raise AttributeError(name)
 
+    def _settled(self, values: I64) -> I64:
+        out: I64 = np.where(self.out["status"] == 0, values, 0)
+        return out
+
+    @property
+    def inscp_scp_amt(self) -> I64:
+        c = self.claims
+        return self._settled(c.total - c.full_self_pay - c.over_limit - c.preselfpay)
+
+    @property
+    def coinsurance(self) -> I64:
+        o = self.out
+        out: I64 = (self.inscp_scp_amt - o["act_pay_dedc"] - o["over_ceiling"]
+                    - (o["hifp_pay"] - o["oop_cap_pay"]) - o["hifob_pay"])
+        return out
+
+    @property
+    def psn_cash_pay(self) -> I64:
+        o = self.out
+        return self._settled(self.claims.total - o["hifp_pay"] - o["hifob_pay"] - o["acct_pay"]
+                             - o["acct_mulaid_pay"])
+
     def fund_pay_sumamt(self) -> I64:
-        return self.out[:, 4] + self.out[:, 5]
+        out: I64 = self.out["hifp_pay"] + self.out["hifob_pay"]
+        return out
+
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """One column of :data:`OUT_COLUMNS` by name."""
+        if name not in OUT_COLUMNS:
+            raise AttributeError(name)
+        col: npt.NDArray[Any] = getattr(self, name)
+        return col
+
+    def row(self, i: int) -> dict[str, int]:
+        """Every column of claim ``i`` as Python ints."""
+        return {name: int(self.column(name)[i]) for name in OUT_COLUMNS}
 
     def error_rows(self) -> npt.NDArray[np.intp]:
-        return np.flatnonzero(self.out[:, NOUT - 1])
+        return np.flatnonzero(self.out["status"])
 
     def raise_first_error(self, table: SettlementTable, claims: ClaimColumns) -> None:
         """Raise the error of the first claim the kernel could not settle (if any)."""
         rows = self.error_rows()
         if len(rows):
             i = int(rows[0])
-            st = int(self.out[i, NOUT - 1])
+            st = int(self.out["status"][i])
             if st in _INPUT_STATUS:
                 raise _row_input_error(claims, i, st)
             raise status_error(st, table.snapshots[int(claims.param[i])], i)
@@ -290,7 +350,8 @@ def status_error(status: int, snap: Snapshot, row: int) -> YibaoError:
 
 
 def settle_batch(claims: ClaimColumns, table: SettlementTable, acc: Accumulators,
-                 trace: bool = False, out: I64 | None = None) -> SettlementColumns:
+                 trace: bool = False, out: npt.NDArray[np.void] | None = None
+                 ) -> SettlementColumns:
     """Settle ``claims`` in row order, updating ``acc`` in place; see the module docstring.
 
     Rows the kernel cannot settle (bad input, or an unknown parameter needed) get a non-zero
@@ -298,21 +359,25 @@ def settle_batch(claims: ClaimColumns, table: SettlementTable, acc: Accumulators
     :meth:`SettlementColumns.raise_first_error` to raise. The kernel checks every row itself;
     :meth:`ClaimColumns.validate` is there for callers that want the field named up front.
     Chunking is free: settling rows [0, a) then [a, n) with the same ``acc`` equals one call.
-    ``out`` (n × NOUT int64, C order) may be a reused buffer: streaming chunks through one buffer
-    avoids touching fresh memory for every chunk, which costs more than the settlement itself.
+    ``out`` (n records of :data:`OUT_DTYPE`, e.g. the ``.out`` of an earlier chunk of the same
+    size) may be a reused buffer: streaming chunks through one buffer avoids touching fresh
+    memory for every chunk, which costs more than the settlement itself.
     """
     n = len(claims)
     if out is None:
-        out = np.empty((n, NOUT), dtype=np.int64)
-    elif out.shape != (n, NOUT) or out.dtype != np.int64 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous int64 array of shape ({n}, {NOUT})")
-    tr = np.zeros((n if trace else 0, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64)
+        out = np.empty(n, dtype=OUT_DTYPE)
+    elif out.shape != (n,) or out.dtype != OUT_DTYPE or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous array of {n} OUT_DTYPE records")
+    # no trace: None selects the kernel's specialisation without trace records
+    tr = np.zeros((n, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64) if trace else None
     settle_kernel(claims.psn, claims.param, claims.year, claims.kind, claims.benefit_class,
                   claims.level, claims.remote, claims.share_bp, claims.total,
                   claims.full_self_pay, claims.over_limit, claims.preselfpay,
                   claims.account_balance, claims.mulaid_balance, acc.data, out, tr,
                   *table.kernel_args())
-    return SettlementColumns(out, tr)
+    if tr is None:
+        tr = np.zeros((0, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64)
+    return SettlementColumns(out, tr, claims)
 
 
 @dataclass(frozen=True)
@@ -396,9 +461,10 @@ def settle_claims(policy: Policy, claims: Sequence[Claim], acc: Accumulators) ->
     res.raise_first_error(table, cols)
     acc.data[:] = work.data
     out: list[ClaimResult] = []
+    columns = {name: res.column(name) for name in OUT_COLUMNS}  # derived columns once
     for i, c in enumerate(claims):
         snap = snaps[int(cols.param[i])]
-        amounts = {name: int(v) for name, v in zip(OUT_COLUMNS, res.out[i], strict=True)}
+        amounts = {name: int(col[i]) for name, col in columns.items()}
         expl = explain_claim(snap, c, pre[i], amounts, res.trace[i])
         out.append(ClaimResult(c, snap, pre[i], amounts, expl))
     return out

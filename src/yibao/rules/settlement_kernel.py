@@ -1,28 +1,43 @@
-"""The settlement kernel: one numba pass over int64 fen columns, with benefit-year accumulators.
+"""The settlement kernel: one numba pass over fen columns, with benefit-year accumulators.
 
 The rule it implements is documented in :mod:`yibao.rules.settlement`; this module holds the
-loop only. Per row it checks the input (indexes, amounts, share), loads the person's
-accumulators into a scratch vector, settles the claim there, and writes them back only if the
-claim succeeded, so a claim that is bad or needs an unknown parameter changes nothing (its
-``status`` says why). Nothing is allocated inside the loop, and the row is written out in one
-fused body: calling a helper with dozens of array arguments per row cost ten times the rule
-itself (reference counting), measured. With a non-empty trace buffer each row also records its
-steps (same code path) for the explanation.
+loop only. Per row it checks the input (indexes, amounts, share), reads the few accumulators the
+claim's kind and ceiling pool touch into local variables, settles the claim there, and stores
+them back only if the claim succeeded, so a claim that is bad or needs an unknown parameter
+changes nothing (its ``status`` says why). Nothing is allocated inside the loop, and the row is
+written out in one fused body: calling a helper with dozens of array arguments per row cost ten
+times the rule itself (reference counting), measured (docs/performance.md).
+
+Performance choices, each measured in docs/performance.md:
+
+- One output record of 64 bytes per claim (:data:`OUT_DTYPE`): the seven money amounts that
+  cannot be derived, the ratio and the status. ``inscp_scp_amt``, ``coinsurance`` and
+  ``psn_cash_pay`` are pure functions of these and the inputs; the wrapper derives them on use.
+- The usual case (rounding to the fen half up, full benefit share) divides by the compile-time
+  constant 20000, which LLVM turns into a multiply and shifts; other cases divide by the
+  runtime ``10^8 × unit``.
+- ``tr is None`` (no explanation wanted) compiles a second specialisation of the same function
+  in which every trace record is pruned; with a trace array each step is recorded.
+
+numba functions are compiled in the call form ``f = njit(...)(_f_py)`` (not decorators) so that
+mutation testing, which runs them as Python with ``NUMBA_DISABLE_JIT=1``, can mutate them.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 import numpy as np
 from numba import njit
 
 __all__ = [
     "ACC_COLUMNS",
+    "KERNEL_COLUMNS",
     "MAX_AMOUNT_FEN",
     "NACC",
-    "NOUT",
     "OUT_COLUMNS",
+    "OUT_DTYPE",
     "PKEYS",
     "STATUS_BAD_INDEX",
     "STATUS_BAD_SHARE",
@@ -51,13 +66,17 @@ ACC_COLUMNS: Final[tuple[str, ...]] = (
     "personal_burden_cum",
 )
 
-# -- output columns (per claim) -------------------------------------------------------------------
-(O_INSCP, O_DED, O_COINS, O_OVERC, O_HIFP, O_HIFOB, O_ACCT, O_MULAID, O_CASH, O_OOP, O_RATIO,
- O_STATUS) = range(12)
-NOUT: Final = 12
+# -- output (per claim) ---------------------------------------------------------------------------
 OUT_COLUMNS: Final[tuple[str, ...]] = (
     "inscp_scp_amt", "act_pay_dedc", "coinsurance", "over_ceiling", "hifp_pay", "hifob_pay",
     "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "oop_cap_pay", "pool_ratio_bp", "status")
+"""Every public column of a settled claim; the kernel writes :data:`KERNEL_COLUMNS` of them."""
+OUT_DTYPE: Final = np.dtype([
+    ("act_pay_dedc", np.int64), ("over_ceiling", np.int64), ("hifp_pay", np.int64),
+    ("hifob_pay", np.int64), ("acct_pay", np.int64), ("acct_mulaid_pay", np.int64),
+    ("oop_cap_pay", np.int64), ("pool_ratio_bp", np.int32), ("status", np.int32)], align=True)
+"""One claim's kernel output: 64 bytes, one cache line (the rest is derived, see module doc)."""
+KERNEL_COLUMNS: Final[tuple[str, ...]] = tuple(OUT_DTYPE.names or ())
 
 # -- trace: steps × fields ------------------------------------------------------------------------
 TRACE_STEPS: Final = 24
@@ -83,17 +102,26 @@ PKEYS: Final[tuple[str, ...]] = (
 )
 NO_LIMIT: Final = 1 << 62
 RATIO_DEN: Final = 100_000_000  # ratio bp × benefit share bp
+FULL_SHARE: Final = 10_000  # benefit share bp of full benefits: the fast path's constant divisor
+# the largest status code (pkey 17, every other field at its maximum) must fit the int32 column
+assert STATUS_UNKNOWN_BASE + ((((len(PKEYS) * 2 + 1) * 8 + 7) * 8 + 7) * 8 + 7) < 2**31
+
+Kernel = Callable[..., Any]
 
 
-@njit(cache=True, inline="always")
-def _unknown(pkey: int, kind: int, band: int, c: int, lv: int) -> int:
+def _unknown_py(pkey: int, kind: int, band: int, c: int, lv: int) -> int:
     return STATUS_UNKNOWN_BASE + ((((pkey * 2 + kind) * 8 + band) * 8 + c) * 8 + lv)
 
 
-@njit(cache=True, inline="always")
-def _pay(cost: int, rs: int, unit: int, mode: int) -> int:
-    """round(cost × rs / 10^8) to the rounding unit; rs = ratio bp × share bp."""
-    num = cost * rs
+def _pay_py(cost: int, ra: int, sh: int, unit: int, mode: int) -> int:
+    """round(cost × ra × sh / 10^8) to the rounding unit (mode 0 half up, 1 up, 2 down).
+
+    The usual case — fen, half up, full share — is round(cost × ra / 10^4), written with the
+    constant divisor 2 × 10^4 so that it compiles to a multiply instead of a division.
+    """
+    if unit == 1 and mode == 0 and sh == FULL_SHARE:
+        return (2 * cost * ra + FULL_SHARE) // (2 * FULL_SHARE)
+    num = cost * ra * sh
     den = RATIO_DEN * unit
     if mode == 0:
         q = (2 * num + den) // (2 * den)
@@ -104,16 +132,15 @@ def _pay(cost: int, rs: int, unit: int, mode: int) -> int:
     return q * unit
 
 
-@njit(cache=True, inline="always")
-def _cost_for(room: int, rs: int) -> int:
+def _cost_for_py(room: int, rs: int) -> int:
     """The cost that pays exactly ``room`` at ``rs``: ceil(room × 10^8 / rs)."""
     return (room * RATIO_DEN + rs - 1) // rs
 
 
-@njit(cache=True, inline="always")
-def _rec(tr: np.ndarray, i: int, n: int, typ: int, band: int, cost: int, ratio: int, ra: int,
-         share: int, pay: int, pos: int, bind: int) -> int:
-    if tr.shape[0] == 0 or n >= tr.shape[1]:
+def _rec_py(tr: Any, i: int, n: int, typ: int, band: int, cost: int, ratio: int, ra: int,
+            share: int, pay: int, pos: int, bind: int) -> int:
+    """Record one step in the trace; with ``tr is None`` numba prunes the whole body."""
+    if tr is None or n >= tr.shape[1]:
         return n
     row = tr[i, n]
     row[0], row[1], row[2], row[3], row[4] = typ, band, cost, ratio, ra
@@ -121,256 +148,270 @@ def _rec(tr: np.ndarray, i: int, n: int, typ: int, band: int, cost: int, ratio: 
     return n + 1
 
 
-@njit(cache=True)
-def settle_kernel(psn, prm, year, kind, cls, lvl, remote, share, total, ful, over, pre,  # type: ignore[no-untyped-def]
-                  acct_bal, mulaid_bal, acc, out, tr,
-                  ded_scope, deductible, n_bands, band_upto, band_ratio, band_basis, ceiling,
-                  ceil_basis, shared, large_ratio, large_ceiling, large_basis, account_mask,
-                  oop_cap, round_unit, round_mode, remote_reduction):
-    """Settle every row in order against ``acc`` (P × NACC), writing ``out`` (n × NOUT).
+_unknown: Kernel = njit(cache=True, inline="always")(_unknown_py)
+_pay: Kernel = njit(cache=True, inline="always")(_pay_py)
+_cost_for: Kernel = njit(cache=True, inline="always")(_cost_for_py)
+_rec: Kernel = njit(cache=True, inline="always")(_rec_py)
 
-    One fused loop: per-row helper calls with dozens of array arguments cost more than the rule
-    itself (reference counting), so the row is written out here; ``st`` carries an error out of
-    the one-pass ``for _ in range(1)`` block, after which nothing is committed.
+
+def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: Any, remote: Any,
+                      share: Any, total: Any, ful: Any, over: Any, pre: Any, acct_bal: Any,
+                      mulaid_bal: Any, acc: Any, out: Any, tr: Any,
+                      ded_scope: Any, deductible: Any, n_bands: Any, band_upto: Any,
+                      band_ratio: Any, band_basis: Any, ceiling: Any, ceil_basis: Any,
+                      shared: Any, large_ratio: Any, large_ceiling: Any, large_basis: Any,
+                      account_mask: Any, oop_cap: Any, round_unit: Any, round_mode: Any,
+                      remote_reduction: Any) -> None:
+    """Settle every row in order against ``acc`` (P × NACC), writing ``out`` (n, OUT_DTYPE).
+
+    ``st`` carries an error out of the one-pass ``for _ in range(1)`` block, after which nothing
+    is committed. The person's accumulators live in local variables (registers) meanwhile.
     """
-    s = np.zeros(NACC, dtype=np.int64)
-    o = np.zeros(NOUT, dtype=np.int64)
     n_psn, n_prm = acc.shape[0], ded_scope.shape[0]
     n_cls, n_lvl = deductible.shape[3], deductible.shape[4]
     for i in range(psn.shape[0]):
-        for j in range(NOUT):
-            o[j] = 0
+        r_out = out[i]
         # -- checks first: a bad row is reported by status and touches nothing ----------------
-        pi, q, k, c, lv, rem = psn[i], prm[i], kind[i], cls[i], lvl[i], remote[i]
+        pi, q, k, c, lv, rem, sh = psn[i], prm[i], kind[i], cls[i], lvl[i], remote[i], share[i]
+        tot, fl, ov, pr, bal, mbal = total[i], ful[i], over[i], pre[i], acct_bal[i], mulaid_bal[i]
         if (pi < 0 or pi >= n_psn or q < 0 or q >= n_prm or k < 0 or k > 1 or c < 0
                 or c >= n_cls or lv < 0 or lv >= n_lvl or rem < 0 or rem > 2):
             st = STATUS_BAD_INDEX
-        elif share[i] < 0 or share[i] > 10_000:
+        elif sh < 0 or sh > FULL_SHARE:
             st = STATUS_BAD_SHARE
-        elif (total[i] < 0 or ful[i] < 0 or over[i] < 0 or pre[i] < 0 or acct_bal[i] < 0
-              or mulaid_bal[i] < 0):
+        elif (tot | fl | ov | pr | bal | mbal) < 0:  # the sign bit of any of them
             st = STATUS_NEGATIVE
-        elif (total[i] > MAX_AMOUNT_FEN or ful[i] > MAX_AMOUNT_FEN or over[i] > MAX_AMOUNT_FEN
-              or pre[i] > MAX_AMOUNT_FEN or acct_bal[i] > MAX_AMOUNT_FEN
-              or mulaid_bal[i] > MAX_AMOUNT_FEN):
+        elif max(tot, fl, ov, pr, bal, mbal) > MAX_AMOUNT_FEN:
             st = STATUS_TOO_LARGE
         else:
             st = 0
-        if st != 0:
-            for j in range(NOUT):
-                out[i, j] = 0
-            out[i, O_STATUS] = st
-            continue
-        if acc[pi, A_YEAR] == year[i]:
-            for j in range(NACC):
-                s[j] = acc[pi, j]
-        else:  # a new benefit year (医保年度): the accumulators start again
-            for j in range(NACC):
-                s[j] = 0
-            s[A_YEAR] = year[i]
-        sh = share[i]
-        last_rs = 0
-        for _ in range(1):
-            inscp = total[i] - ful[i] - over[i] - pre[i]
-            if inscp < 0:
-                st = STATUS_INCONSISTENT
-                break
-            o[O_INSCP] = inscp
-            p = 0
-            if k == 1:
-                if shared[q, 1] < 0:
-                    st = _unknown(9, 1, 0, 0, 0)
-                    break
-                p = 0 if shared[q, 1] == 1 else 1
-            unit = round_unit[q]
-            mode = round_mode[q]
-            if unit <= 0:
-                st = _unknown(16, 0, 0, 0, 0)
-                break
-            nt = _rec(tr, i, 0, T_YEAR, 0, s[A_VISITS + k] + 1, 0, 0, 0, 0, s[A_DED + k], 0)
-            # -- deductible (起付线) -------------------------------------------------------------
-            dedc = 0
-            if inscp > 0:
-                scope = ded_scope[q, k]
-                if scope < 0:
-                    st = _unknown(0, k, 0, 0, 0)
-                    break
-                t = 0 if scope == 1 else min(s[A_VISITS + k], 2)
-                d = deductible[q, k, t, c, lv]
-                if d < 0:
-                    st = _unknown(1 + t, k, 0, c, lv)
-                    break
-                left = d if scope == 0 else max(0, d - s[A_DED + k])
-                dedc = min(inscp, left)
-                nt = _rec(tr, i, nt, T_DED, t, dedc, d, scope, 0, 0, s[A_DED + k], 0)
-            o[O_DED] = dedc
-            s[A_VISITS + k] += 1
-            s[A_DED + k] += dedc
-            ccost0 = s[A_CCOST + p]
-            s[A_CCOST + p] += dedc
-            rest = inscp - dedc
-            if rest > 0:
-                red = remote_reduction[q, rem]
-                if red < 0:
-                    st = _unknown(13 + rem, 0, 0, 0, 0)
-                    break
-                # -- pooled bands (分段) up to the pooled ceiling (封顶线) -------------------------
-                nb = n_bands[q, k]
-                if nb < 0:
-                    st = _unknown(4, k, 0, 0, 0)
-                    break
-                bb = band_basis[q, k]
-                if bb < 0:
-                    st = _unknown(6, k, 0, 0, 0)
-                    break
-                ceil = ceiling[q, p, c]  # pool 0 is the inpatient ceiling
-                if ceil < 0:
-                    st = _unknown(7, p, 0, c, 0)
-                    break
-                cb = ceil_basis[q, p]
-                if cb < 0:
-                    st = _unknown(8, p, 0, 0, 0)
-                    break
-                cpos = s[A_COST + k] + dedc
-                while rest > 0:
-                    croom_cost = ceil - s[A_CCOST + p] if cb == 0 else NO_LIMIT
-                    croom_pay = ceil - s[A_CPAID + p] if cb == 1 else NO_LIMIT
-                    if croom_cost <= 0 or croom_pay <= 0:
-                        nt = _rec(tr, i, nt, T_CEIL, 0, ceil, 0, 0, 0, 0,
-                                  s[A_CCOST + p + 2 * cb], cb)
-                        break
-                    m = cpos if bb == 0 else s[A_PAID + k]
-                    b = 0
-                    while b < nb - 1 and band_upto[q, k, b] <= m:
-                        b += 1
-                    upto = band_upto[q, k, b]
-                    if m >= upto:  # past the last, closed band: the pooled segment ends here
-                        break
-                    r = band_ratio[q, k, b, c, lv]
-                    if r < 0:
-                        st = _unknown(5, k, b, c, lv)
-                        break
-                    ra = max(0, r - red)
-                    rs = ra * sh
-                    chunk = rest
-                    proom = croom_pay
-                    if bb == 0:
-                        chunk = min(chunk, upto - m)
-                    else:
-                        proom = min(proom, upto - m)
-                    chunk = min(chunk, croom_cost)
-                    pay = _pay(chunk, rs, unit, mode)
-                    bind = 0
-                    if pay >= proom:
-                        bind = 1 if proom < croom_pay else 2
-                        if pay > proom:
-                            pay = proom
-                            chunk = min(chunk, _cost_for(proom, rs))
-                    elif bb == 0 and chunk == upto - m:
-                        bind = 1
-                    elif chunk == croom_cost:
-                        bind = 2
-                    nt = _rec(tr, i, nt, T_BAND, b, chunk, r, ra, sh, pay, m, bind)
-                    rest -= chunk
-                    cpos += chunk
-                    s[A_CCOST + p] += chunk
-                    s[A_CPAID + p] += pay
-                    s[A_PAID + k] += pay
-                    o[O_HIFP] += pay
-                    o[O_COINS] += chunk - pay
-                    last_rs = rs
-                if st != 0:
-                    break
-                # -- large-amount segment (大额) above the ceiling --------------------------------
-                if rest > 0:
-                    lr = large_ratio[q, k, c]
-                    if lr < 0:
-                        st = _unknown(10, k, 0, c, 0)
-                        break
-                    lc = large_ceiling[q, k, c]
-                    if lc < 0:
-                        st = _unknown(11, k, 0, c, 0)
-                        break
-                    lb = large_basis[q, k]
-                    if lb < 0:
-                        st = _unknown(12, k, 0, 0, 0)
-                        break
-                    ra = max(0, lr - red)
-                    rs = ra * sh
-                    room_cost = lc - s[A_LCOST + p] if lb == 0 else NO_LIMIT
-                    room_pay = lc - s[A_LPAID + p] if lb == 1 else NO_LIMIT
-                    if room_cost > 0 and room_pay > 0:
-                        chunk = min(rest, room_cost)
-                        pay = _pay(chunk, rs, unit, mode)
-                        bind = 3 if chunk == room_cost else 0
-                        if pay > room_pay:
-                            pay = room_pay
-                            chunk = min(chunk, _cost_for(room_pay, rs))
-                            bind = 3
-                        nt = _rec(tr, i, nt, T_LARGE, 0, chunk, lr, ra, sh, pay,
-                                  s[A_LCOST + p] if lb == 0 else s[A_LPAID + p], bind)
-                        rest -= chunk
-                        s[A_LCOST + p] += chunk
-                        s[A_LPAID + p] += pay
-                        o[O_HIFOB] += pay
-                        o[O_COINS] += chunk - pay
-            s[A_COST + k] += inscp
-            s[A_CCOST + p] = ccost0 + inscp
-            o[O_OVERC] = rest
-            if rest > 0:
-                nt = _rec(tr, i, nt, T_OVERC, 0, rest, 0, 0, 0, 0, 0, 0)
-            # -- personal out-of-pocket cap (个人负担封顶, seed 000 proposal) -----------------------
-            burden = dedc + o[O_COINS] + rest
-            cap = oop_cap[q]
-            oop = 0
-            if cap != NO_LIMIT and burden > 0:
-                if cap < 0:
-                    st = _unknown(13, 0, 0, 0, 0)
-                    break
-                excess = s[A_BURDEN] + burden - cap
-                if excess > 0:
-                    oop = min(burden, excess)
-                    nt = _rec(tr, i, nt, T_OOP, 0, burden, 0, 0, 0, oop, s[A_BURDEN], cap)
-            s[A_BURDEN] += burden - oop
-            o[O_OOP] = oop
-            o[O_HIFP] += oop
-            # the fund takes the latest-arising burden first: over-ceiling, coinsurance, deductible
-            part_overc = rest - min(rest, oop)
-            left_oop = oop - (rest - part_overc)
-            part_coins = o[O_COINS] - min(o[O_COINS], left_oop)
-            left_oop -= o[O_COINS] - part_coins
-            part_ded = dedc - left_oop
-            # -- account (个人账户) and family mutual aid (家庭共济) ------------------------------
-            mask = account_mask[q]
-            if mask < 0:
-                st = _unknown(17, 0, 0, 0, 0)
-                break
-            payable = 0
-            if mask & 1:
-                payable += part_ded
-            if mask & 2:
-                payable += part_coins
-            if mask & 4:
-                payable += pre[i]
-            if mask & 8:
-                payable += part_overc
-            if mask & 16:
-                payable += over[i]
-            if mask & 32:
-                payable += ful[i]
-            psn_part = total[i] - o[O_HIFP] - o[O_HIFOB]
-            acct = min(payable, acct_bal[i])
-            mul = min(payable - acct, mulaid_bal[i])
-            o[O_ACCT] = acct
-            o[O_MULAID] = mul
-            o[O_CASH] = psn_part - acct - mul
-            o[O_RATIO] = last_rs // 10_000
+        dedc = rest = hifp = hifob = acct = mul = oop = ratio = 0
         if st == 0:
-            for j in range(NACC):
-                acc[pi, j] = s[j]
-            for j in range(NOUT):
-                out[i, j] = o[j]
-        else:
-            for j in range(NOUT):
-                out[i, j] = 0
-        out[i, O_STATUS] = st
+            fresh = acc[pi, A_YEAR] != year[i]  # a new benefit year (医保年度): start again
+            inscp = tot - fl - ov - pr
+            p = 0
+            for _ in range(1):
+                if inscp < 0:
+                    st = STATUS_INCONSISTENT
+                    break
+                if k == 1:
+                    if shared[q, 1] < 0:
+                        st = _unknown(9, 1, 0, 0, 0)
+                        break
+                    p = 0 if shared[q, 1] == 1 else 1
+                unit = round_unit[q]
+                mode = round_mode[q]
+                if unit <= 0:
+                    st = _unknown(16, 0, 0, 0, 0)
+                    break
+                # the accumulators this claim reads and writes (kind k, ceiling pool p)
+                visits = 0 if fresh else acc[pi, A_VISITS + k]
+                dused = 0 if fresh else acc[pi, A_DED + k]
+                cost_k = 0 if fresh else acc[pi, A_COST + k]
+                paid_k = 0 if fresh else acc[pi, A_PAID + k]
+                ccost = 0 if fresh else acc[pi, A_CCOST + p]
+                cpaid = 0 if fresh else acc[pi, A_CPAID + p]
+                lcost = 0 if fresh else acc[pi, A_LCOST + p]
+                lpaid = 0 if fresh else acc[pi, A_LPAID + p]
+                burden0 = 0 if fresh else acc[pi, A_BURDEN]
+                nt = _rec(tr, i, 0, T_YEAR, 0, visits + 1, 0, 0, 0, 0, dused, 0)
+                # -- deductible (起付线) ---------------------------------------------------------
+                if inscp > 0:
+                    scope = ded_scope[q, k]
+                    if scope < 0:
+                        st = _unknown(0, k, 0, 0, 0)
+                        break
+                    t = 0 if scope == 1 else min(visits, 2)
+                    d = deductible[q, k, t, c, lv]
+                    if d < 0:
+                        st = _unknown(1 + t, k, 0, c, lv)
+                        break
+                    left = d if scope == 0 else max(0, d - dused)
+                    dedc = min(inscp, left)
+                    nt = _rec(tr, i, nt, T_DED, t, dedc, d, scope, 0, 0, dused, 0)
+                visits += 1
+                dused += dedc
+                ccost0 = ccost
+                ccost += dedc
+                rest = inscp - dedc
+                coins = 0
+                last_rs = 0
+                if rest > 0:
+                    red = remote_reduction[q, rem]
+                    if red < 0:
+                        st = _unknown(13 + rem, 0, 0, 0, 0)
+                        break
+                    # -- pooled bands (分段) up to the pooled ceiling (封顶线) ---------------------
+                    nb = n_bands[q, k]
+                    if nb < 0:
+                        st = _unknown(4, k, 0, 0, 0)
+                        break
+                    bb = band_basis[q, k]
+                    if bb < 0:
+                        st = _unknown(6, k, 0, 0, 0)
+                        break
+                    ceil = ceiling[q, p, c]  # pool 0 is the inpatient ceiling
+                    if ceil < 0:
+                        st = _unknown(7, p, 0, c, 0)
+                        break
+                    cb = ceil_basis[q, p]
+                    if cb < 0:
+                        st = _unknown(8, p, 0, 0, 0)
+                        break
+                    cpos = cost_k + dedc
+                    while rest > 0:
+                        croom_cost = ceil - ccost if cb == 0 else NO_LIMIT
+                        croom_pay = ceil - cpaid if cb == 1 else NO_LIMIT
+                        if croom_cost <= 0 or croom_pay <= 0:
+                            nt = _rec(tr, i, nt, T_CEIL, 0, ceil, 0, 0, 0, 0,
+                                      ccost if cb == 0 else cpaid, cb)
+                            break
+                        m = cpos if bb == 0 else paid_k
+                        b = 0
+                        while b < nb - 1 and band_upto[q, k, b] <= m:
+                            b += 1
+                        upto = band_upto[q, k, b]
+                        if m >= upto:  # past the last, closed band: the pooled segment ends
+                            break
+                        r = band_ratio[q, k, b, c, lv]
+                        if r < 0:
+                            st = _unknown(5, k, b, c, lv)
+                            break
+                        ra = max(0, r - red)
+                        rs = ra * sh
+                        chunk = rest
+                        proom = croom_pay
+                        if bb == 0:
+                            chunk = min(chunk, upto - m)
+                        else:
+                            proom = min(proom, upto - m)
+                        chunk = min(chunk, croom_cost)
+                        pay = _pay(chunk, ra, sh, unit, mode)
+                        bind = 0
+                        if pay >= proom:
+                            bind = 1 if proom < croom_pay else 2
+                            if pay > proom:
+                                pay = proom
+                                chunk = min(chunk, _cost_for(proom, rs))
+                        elif bb == 0 and chunk == upto - m:
+                            bind = 1
+                        elif chunk == croom_cost:
+                            bind = 2
+                        nt = _rec(tr, i, nt, T_BAND, b, chunk, r, ra, sh, pay, m, bind)
+                        rest -= chunk
+                        cpos += chunk
+                        ccost += chunk
+                        cpaid += pay
+                        paid_k += pay
+                        hifp += pay
+                        coins += chunk - pay
+                        last_rs = rs
+                    if st != 0:
+                        break
+                    # -- large-amount segment (大额) above the ceiling ----------------------------
+                    if rest > 0:
+                        lr = large_ratio[q, k, c]
+                        if lr < 0:
+                            st = _unknown(10, k, 0, c, 0)
+                            break
+                        lc = large_ceiling[q, k, c]
+                        if lc < 0:
+                            st = _unknown(11, k, 0, c, 0)
+                            break
+                        lb = large_basis[q, k]
+                        if lb < 0:
+                            st = _unknown(12, k, 0, 0, 0)
+                            break
+                        ra = max(0, lr - red)
+                        rs = ra * sh
+                        room_cost = lc - lcost if lb == 0 else NO_LIMIT
+                        room_pay = lc - lpaid if lb == 1 else NO_LIMIT
+                        if room_cost > 0 and room_pay > 0:
+                            chunk = min(rest, room_cost)
+                            pay = _pay(chunk, ra, sh, unit, mode)
+                            bind = 3 if chunk == room_cost else 0
+                            if pay > room_pay:
+                                pay = room_pay
+                                chunk = min(chunk, _cost_for(room_pay, rs))
+                                bind = 3
+                            nt = _rec(tr, i, nt, T_LARGE, 0, chunk, lr, ra, sh, pay,
+                                      lcost if lb == 0 else lpaid, bind)
+                            rest -= chunk
+                            lcost += chunk
+                            lpaid += pay
+                            hifob += pay
+                            coins += chunk - pay
+                cost_k += inscp
+                ccost = ccost0 + inscp
+                if rest > 0:
+                    nt = _rec(tr, i, nt, T_OVERC, 0, rest, 0, 0, 0, 0, 0, 0)
+                # -- personal out-of-pocket cap (个人负担封顶, seed 000 proposal) -------------------
+                burden = dedc + coins + rest
+                cap = oop_cap[q]
+                if cap != NO_LIMIT and burden > 0:
+                    if cap < 0:
+                        st = _unknown(13, 0, 0, 0, 0)
+                        break
+                    excess = burden0 + burden - cap
+                    if excess > 0:
+                        oop = min(burden, excess)
+                        nt = _rec(tr, i, nt, T_OOP, 0, burden, 0, 0, 0, oop, burden0, cap)
+                burden0 += burden - oop
+                hifp += oop
+                # -- account (个人账户) and family mutual aid (家庭共济) --------------------------
+                mask = account_mask[q]
+                if mask < 0:
+                    st = _unknown(17, 0, 0, 0, 0)
+                    break
+                if bal > 0 or mbal > 0:  # nothing to pay from when both balances are zero
+                    # the fund takes the latest-arising burden first: over-ceiling, coinsurance,
+                    # deductible
+                    part_overc = rest - min(rest, oop)
+                    left_oop = oop - (rest - part_overc)
+                    part_coins = coins - min(coins, left_oop)
+                    left_oop -= coins - part_coins
+                    part_ded = dedc - left_oop
+                    payable = 0
+                    if mask & 1:
+                        payable += part_ded
+                    if mask & 2:
+                        payable += part_coins
+                    if mask & 4:
+                        payable += pr
+                    if mask & 8:
+                        payable += part_overc
+                    if mask & 16:
+                        payable += ov
+                    if mask & 32:
+                        payable += fl
+                    acct = min(payable, bal)
+                    mul = min(payable - acct, mbal)
+                ratio = last_rs // FULL_SHARE
+            if st == 0:  # commit: the claim settled
+                if fresh:
+                    for j in range(NACC):
+                        acc[pi, j] = 0
+                    acc[pi, A_YEAR] = year[i]
+                acc[pi, A_VISITS + k] = visits
+                acc[pi, A_DED + k] = dused
+                acc[pi, A_COST + k] = cost_k
+                acc[pi, A_PAID + k] = paid_k
+                acc[pi, A_CCOST + p] = ccost
+                acc[pi, A_CPAID + p] = cpaid
+                acc[pi, A_LCOST + p] = lcost
+                acc[pi, A_LPAID + p] = lpaid
+                acc[pi, A_BURDEN] = burden0
+            else:
+                dedc = rest = hifp = hifob = acct = mul = oop = ratio = 0
+        r_out["act_pay_dedc"] = dedc
+        r_out["over_ceiling"] = rest
+        r_out["hifp_pay"] = hifp
+        r_out["hifob_pay"] = hifob
+        r_out["acct_pay"] = acct
+        r_out["acct_mulaid_pay"] = mul
+        r_out["oop_cap_pay"] = oop
+        r_out["pool_ratio_bp"] = ratio
+        r_out["status"] = st
+
+
+settle_kernel: Kernel = njit(cache=True)(_settle_kernel_py)
