@@ -123,6 +123,12 @@ def test_sex_must_be_0_or_1(sex: int) -> None:
     assert err.value.en.endswith(": expected male or female (0/1)")
 
 
+def _assess(cols: dict[str, list[int]]) -> None:
+    assess_retirement(changsha(), [0, 1], cols["actual_months"], cols["deemed_months"],
+                      cols["transferred_months"], cols["local_actual_months"],
+                      cols["unit_arrears_fen"])
+
+
 @pytest.mark.parametrize("field", ["actual_months", "deemed_months", "transferred_months",
                                    "local_actual_months", "unit_arrears_fen"])
 def test_each_column_is_checked_by_name(field: str) -> None:
@@ -130,13 +136,13 @@ def test_each_column_is_checked_by_name(field: str) -> None:
                                 "local_actual_months", "unit_arrears_fen")}
     cols[field] = [0, -5]
     with pytest.raises(InputError) as err:
-        assess_retirement(changsha(), [0, 1], *cols.values())
+        _assess(cols)
     assert (err.value.field, err.value.value) == (field, -5)
     assert err.value.zh == f"字段 {field} 的值 -5 无效：应为非负整数（月）"
     assert err.value.en == f"field {field}: invalid value -5: must be a whole number of months ≥ 0"
     cols[field] = [0]
     with pytest.raises(InputError) as err:
-        assess_retirement(changsha(), [0, 1], *cols.values())
+        _assess(cols)
     assert (err.value.field, err.value.value) == (field, (1,))
     assert err.value.en == f"field {field}: invalid value (1,): expected length 2"
     assert err.value.zh == f"字段 {field} 的值 (1,) 无效：长度应为 2"
