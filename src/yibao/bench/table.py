@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from yibao.bench.runner import Float32Finding, Report, ResultRow
+from yibao.bench.runner import STREAMING, Float32Finding, Report, ResultRow
 
 __all__ = ["TARGETS", "render", "targets", "to_json"]
 
@@ -54,16 +54,27 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
         key = (r.suite, impl)
         if key not in biggest or r.suite_rows >= biggest[key].suite_rows:
             biggest[key] = r
-    for impl in ("yibao", "yibao (reused out buffer)"):
+    for impl in ("yibao", STREAMING):
         y = biggest.get(("settle", impl))
         if y is not None:
             out.append((f"settle, {impl}: ≥ 50 M claims/s ({y.suite_rows:,} rows)",
                         _fmt_rate(y.rows_per_s), y.rows_per_s >= TARGETS["settle_rows_per_s"]))
     for (suite, impl), r in sorted(biggest.items()):
-        if impl == "OpenFisca" and r.ratio is not None:
-            out.append((f"{suite}: ≥ 10× OpenFisca", f"{r.ratio:,.1f}×", r.ratio >= TARGETS["vs_openfisca"]))
+        # ratios against the fresh call (the table's column) and against the streaming mode
+        ratios = [("", r.ratio)]
+        stream = biggest.get((suite, STREAMING))
+        if stream is not None and r.seconds > 0:
+            ratios.append((", streaming", stream.rows_per_s / r.rows_per_s))
+        for mode, ratio in ratios:
+            if ratio is None:
+                continue
+            if impl == "OpenFisca":
+                out.append((f"{suite}{mode}: ≥ 10× OpenFisca", f"{ratio:,.1f}×",
+                            ratio >= TARGETS["vs_openfisca"]))
+            if impl == "per-row":
+                out.append((f"{suite}{mode}: ≥ 100× per-row loop", f"{ratio:,.1f}×",
+                            ratio >= TARGETS["vs_loop"]))
         if impl == "per-row" and r.ratio is not None:
-            out.append((f"{suite}: ≥ 100× per-row loop", f"{r.ratio:,.1f}×", r.ratio >= TARGETS["vs_loop"]))
             out.append((f"{suite}: exact (0 mismatches with the loop)", f"{r.mismatches:,}",
                         r.mismatches == 0))
         if impl == "yibao":  # the fresh-output call: what one call needs
@@ -86,7 +97,9 @@ def render(report: Report, console: Console, show_targets: bool) -> None:
     loop_rows = cfg.get("loop_rows")
     console.print(f"[dim]* the per-row loop is timed on the first {loop_rows:,} rows and its rows/s "
                   "reported from those. seconds = best of the runs; 1st call s = yibao's first run, "
-                  "which also pays for touching fresh output memory.\n"
+                  "which also pays for touching fresh output memory. yibao (reused buffers) = the "
+                  "streaming mode: the output and accumulator arrays of the previous call, the "
+                  "accumulators zeroed inside the timed call.\n"
                   "yibao × = yibao rows/s ÷ this rows/s. B/row in+out = input, output and accumulator "
                   "arrays ÷ rows; peak Δ = peak resident memory the call added ÷ rows.\n"
                   "mismatches: yibao = conservation (settlement) or routing (contribution) violations; "

@@ -72,10 +72,14 @@ class YibaoSettlement:
         self.table: SettlementTable = compile_settlement_table([self.snapshot])
         self.year = year_key(self.snapshot.policy, self.snapshot.date)
 
-    def settle(self, cols: ClaimColumns, n_persons: int,
-               out: np.ndarray | None = None) -> tuple[SettlementColumns, Accumulators]:
-        """Fresh accumulators; ``out`` = a reused output buffer (the streaming mode), or None."""
-        acc = Accumulators.zeros(n_persons)
+    def settle(self, cols: ClaimColumns, n_persons: int, out: np.ndarray | None = None,
+               acc: Accumulators | None = None) -> tuple[SettlementColumns, Accumulators]:
+        """Fresh accumulators and output, or the streaming mode: ``out`` = a reused output
+        buffer, ``acc`` = reused accumulators, zeroed here (inside the timed call)."""
+        if acc is None:
+            acc = Accumulators.zeros(n_persons)
+        else:
+            acc.data.fill(0)
         res = settle_batch(cols, self.table, acc, out=out)
         res.raise_first_error(self.table, cols)
         return res, acc

@@ -277,7 +277,7 @@ def _assess_py(wage: IntArray, ptype: Any, option: Any, table: IntArray, option_
         w = wage[i]
         lo = min(lo, w)
         hi = max(hi, w)
-        t = ptype[i]
+        t = int(ptype[i])
         if t < 0 or t >= n_types:
             bad_type += 1
             for j in range(out.shape[0]):
@@ -292,7 +292,7 @@ def _assess_py(wage: IntArray, ptype: Any, option: Any, table: IntArray, option_
             if share != BP:
                 b = rdiv(b * share, BP * bu, bm) * bu
         elif mode == MODE_OPTION:
-            o = 0 if option is None else option[i]
+            o = 0 if option is None else int(option[i])
             if o < 0 or o >= n_opt:
                 bad_opt += 1
                 o = 0

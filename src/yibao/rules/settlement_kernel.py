@@ -172,7 +172,9 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
     for i in range(psn.shape[0]):
         r_out = out[i]
         # -- checks first: a bad row is reported by status and touches nothing ----------------
-        pi, q, k, c, lv, rem, sh = psn[i], prm[i], kind[i], cls[i], lvl[i], remote[i], share[i]
+        # int(): the narrow index columns compute in int64 (as numba does) when run as Python
+        pi, q, k, c, lv = int(psn[i]), int(prm[i]), int(kind[i]), int(cls[i]), int(lvl[i])
+        rem, sh = int(remote[i]), int(share[i])
         tot, fl, ov, pr, bal, mbal = total[i], ful[i], over[i], pre[i], acct_bal[i], mulaid_bal[i]
         if (pi < 0 or pi >= n_psn or q < 0 or q >= n_prm or k < 0 or k > 1 or c < 0
                 or c >= n_cls or lv < 0 or lv >= n_lvl or rem < 0 or rem > 2):
