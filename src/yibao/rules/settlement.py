@@ -243,6 +243,7 @@ class SettlementColumns:
     out: npt.NDArray[np.void]
     trace: I64  # (n, TRACE_STEPS, fields), or (0, ...) when no trace was asked for
     claims: ClaimColumns
+    first_error: int | None = None  # the kernel's first unsettled row, -1 if none; None: scan
 
     def __getattr__(self, name: str) -> npt.NDArray[Any]:
         if name in KERNEL_COLUMNS:
@@ -292,9 +293,13 @@ class SettlementColumns:
 
     def raise_first_error(self, table: SettlementTable, claims: ClaimColumns) -> None:
         """Raise the error of the first claim the kernel could not settle (if any)."""
-        rows = self.error_rows()
-        if len(rows):
-            i = int(rows[0])
+        if self.first_error is None:
+            rows = self.error_rows()
+            first = int(rows[0]) if len(rows) else -1
+        else:
+            first = self.first_error  # the kernel's answer saves a pass over status
+        if first >= 0:
+            i = first
             st = int(self.out["status"][i])
             if st in _INPUT_STATUS:
                 raise _row_input_error(claims, i, st)
@@ -370,14 +375,14 @@ def settle_batch(claims: ClaimColumns, table: SettlementTable, acc: Accumulators
         raise ValueError(f"out must be a C-contiguous array of {n} OUT_DTYPE records")
     # no trace: None selects the kernel's specialisation without trace records
     tr = np.zeros((n, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64) if trace else None
-    settle_kernel(claims.psn, claims.param, claims.year, claims.kind, claims.benefit_class,
-                  claims.level, claims.remote, claims.share_bp, claims.total,
-                  claims.full_self_pay, claims.over_limit, claims.preselfpay,
-                  claims.account_balance, claims.mulaid_balance, acc.data, out, tr,
-                  *table.kernel_args())
+    first_error = settle_kernel(
+        claims.psn, claims.param, claims.year, claims.kind, claims.benefit_class, claims.level,
+        claims.remote, claims.share_bp, claims.total, claims.full_self_pay, claims.over_limit,
+        claims.preselfpay, claims.account_balance, claims.mulaid_balance, acc.data, out, tr,
+        *table.kernel_args())
     if tr is None:
         tr = np.zeros((0, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64)
-    return SettlementColumns(out, tr, claims)
+    return SettlementColumns(out, tr, claims, int(first_error))
 
 
 @dataclass(frozen=True)

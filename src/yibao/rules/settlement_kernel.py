@@ -161,14 +161,17 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                       band_ratio: Any, band_basis: Any, ceiling: Any, ceil_basis: Any,
                       shared: Any, large_ratio: Any, large_ceiling: Any, large_basis: Any,
                       account_mask: Any, oop_cap: Any, round_unit: Any, round_mode: Any,
-                      remote_reduction: Any) -> None:
+                      remote_reduction: Any) -> int:
     """Settle every row in order against ``acc`` (P × NACC), writing ``out`` (n, OUT_DTYPE).
+
+    Returns the first row that did not settle, or -1 (so the caller need not scan ``status``).
 
     ``st`` carries an error out of the one-pass ``for _ in range(1)`` block, after which nothing
     is committed. The person's accumulators live in local variables (registers) meanwhile.
     """
     n_psn, n_prm = acc.shape[0], ded_scope.shape[0]
     n_cls, n_lvl = deductible.shape[3], deductible.shape[4]
+    first_bad = -1
     for i in range(psn.shape[0]):
         r_out = out[i]
         # -- checks first: a bad row is reported by status and touches nothing ----------------
@@ -405,6 +408,8 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                 acc[pi, A_BURDEN] = burden0
             else:
                 dedc = rest = hifp = hifob = acct = mul = oop = ratio = 0
+        if st != 0 and first_bad < 0:
+            first_bad = i
         r_out["act_pay_dedc"] = dedc
         r_out["over_ceiling"] = rest
         r_out["hifp_pay"] = hifp
@@ -414,6 +419,7 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
         r_out["oop_cap_pay"] = oop
         r_out["pool_ratio_bp"] = ratio
         r_out["status"] = st
+    return first_bad
 
 
 settle_kernel: Kernel = njit(cache=True)(_settle_kernel_py)
