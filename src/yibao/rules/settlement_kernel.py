@@ -16,6 +16,9 @@ Performance choices, each measured in docs/performance.md:
 - The usual case (rounding to the fen half up, full benefit share) divides by the compile-time
   constant 20000, which LLVM turns into a multiply and shifts; other cases divide by the
   runtime ``10^8 × unit``.
+- A claim's parameters are one row of :attr:`SettlementTable.plan` (by snapshot, kind, class,
+  level, remote), indexed in place: fewer arguments and index computations than a dozen arrays
+  of up to five dimensions, and no row view (a view costs two atomic reference counts).
 - ``tr is None`` (no explanation wanted) compiles a second specialisation of the same function
   in which every trace record is pruned; with a trace array each step is recorded.
 
@@ -30,6 +33,27 @@ from typing import Any, Final
 
 import numpy as np
 from numba import njit
+
+from yibao.rules.settlement_params import (
+    N_REMOTE,
+    P_BB,
+    P_CAP,
+    P_CB,
+    P_CEIL,
+    P_DED,
+    P_LB,
+    P_LC,
+    P_LR,
+    P_MASK,
+    P_MODE,
+    P_NB,
+    P_POOL,
+    P_RATIO,
+    P_RED,
+    P_SCOPE,
+    P_UNIT,
+    P_UPTO,
+)
 
 __all__ = [
     "ACC_COLUMNS",
@@ -156,12 +180,8 @@ _rec: Kernel = njit(cache=True, inline="always")(_rec_py)
 
 def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: Any, remote: Any,
                       share: Any, total: Any, ful: Any, over: Any, pre: Any, acct_bal: Any,
-                      mulaid_bal: Any, acc: Any, out: Any, tr: Any,
-                      ded_scope: Any, deductible: Any, n_bands: Any, band_upto: Any,
-                      band_ratio: Any, band_basis: Any, ceiling: Any, ceil_basis: Any,
-                      shared: Any, large_ratio: Any, large_ceiling: Any, large_basis: Any,
-                      account_mask: Any, oop_cap: Any, round_unit: Any, round_mode: Any,
-                      remote_reduction: Any) -> int:
+                      mulaid_bal: Any, acc: Any, out: Any, tr: Any, plan: Any, n_prm: int,
+                      n_cls: int, n_lvl: int) -> int:
     """Settle every row in order against ``acc`` (P × NACC), writing ``out`` (n, OUT_DTYPE).
 
     Returns the first row that did not settle, or -1 (so the caller need not scan ``status``).
@@ -169,8 +189,7 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
     ``st`` carries an error out of the one-pass ``for _ in range(1)`` block, after which nothing
     is committed. The person's accumulators live in local variables (registers) meanwhile.
     """
-    n_psn, n_prm = acc.shape[0], ded_scope.shape[0]
-    n_cls, n_lvl = deductible.shape[3], deductible.shape[4]
+    n_psn = acc.shape[0]
     first_bad = -1
     for i in range(psn.shape[0]):
         r_out = out[i]
@@ -192,6 +211,8 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
             st = 0
         dedc = rest = hifp = hifob = acct = mul = oop = ratio = 0
         if st == 0:
+            # the claim's parameters: one row of the plan (settlement_params.build_plan)
+            prow = (((q * 2 + k) * n_cls + c) * n_lvl + lv) * N_REMOTE + rem
             fresh = acc[pi, A_YEAR] != year[i]  # a new benefit year (医保年度): start again
             inscp = tot - fl - ov - pr
             p = 0
@@ -199,13 +220,12 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                 if inscp < 0:
                     st = STATUS_INCONSISTENT
                     break
-                if k == 1:
-                    if shared[q, 1] < 0:
-                        st = _unknown(9, 1, 0, 0, 0)
-                        break
-                    p = 0 if shared[q, 1] == 1 else 1
-                unit = round_unit[q]
-                mode = round_mode[q]
+                p = plan[prow, P_POOL]
+                if p < 0:  # only outpatient care can lack it (is its pool shared?)
+                    st = _unknown(9, 1, 0, 0, 0)
+                    break
+                unit = plan[prow, P_UNIT]
+                mode = plan[prow, P_MODE]
                 if unit <= 0:
                     st = _unknown(16, 0, 0, 0, 0)
                     break
@@ -222,12 +242,12 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                 nt = _rec(tr, i, 0, T_YEAR, 0, visits + 1, 0, 0, 0, 0, dused, 0)
                 # -- deductible (起付线) ---------------------------------------------------------
                 if inscp > 0:
-                    scope = ded_scope[q, k]
+                    scope = plan[prow, P_SCOPE]
                     if scope < 0:
                         st = _unknown(0, k, 0, 0, 0)
                         break
                     t = 0 if scope == 1 else min(visits, 2)
-                    d = deductible[q, k, t, c, lv]
+                    d = plan[prow, P_DED + t]
                     if d < 0:
                         st = _unknown(1 + t, k, 0, c, lv)
                         break
@@ -242,24 +262,24 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                 coins = 0
                 last_rs = 0
                 if rest > 0:
-                    red = remote_reduction[q, rem]
+                    red = plan[prow, P_RED]
                     if red < 0:
                         st = _unknown(13 + rem, 0, 0, 0, 0)
                         break
                     # -- pooled bands (分段) up to the pooled ceiling (封顶线) ---------------------
-                    nb = n_bands[q, k]
+                    nb = plan[prow, P_NB]
                     if nb < 0:
                         st = _unknown(4, k, 0, 0, 0)
                         break
-                    bb = band_basis[q, k]
+                    bb = plan[prow, P_BB]
                     if bb < 0:
                         st = _unknown(6, k, 0, 0, 0)
                         break
-                    ceil = ceiling[q, p, c]  # pool 0 is the inpatient ceiling
+                    ceil = plan[prow, P_CEIL]  # the ceiling of pool p (0 is the inpatient ceiling)
                     if ceil < 0:
                         st = _unknown(7, p, 0, c, 0)
                         break
-                    cb = ceil_basis[q, p]
+                    cb = plan[prow, P_CB]
                     if cb < 0:
                         st = _unknown(8, p, 0, 0, 0)
                         break
@@ -273,12 +293,12 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                             break
                         m = cpos if bb == 0 else paid_k
                         b = 0
-                        while b < nb - 1 and band_upto[q, k, b] <= m:
+                        while b < nb - 1 and plan[prow, P_UPTO + b] <= m:
                             b += 1
-                        upto = band_upto[q, k, b]
+                        upto = plan[prow, P_UPTO + b]
                         if m >= upto:  # past the last, closed band: the pooled segment ends
                             break
-                        r = band_ratio[q, k, b, c, lv]
+                        r = plan[prow, P_RATIO + b]
                         if r < 0:
                             st = _unknown(5, k, b, c, lv)
                             break
@@ -315,15 +335,15 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                         break
                     # -- large-amount segment (大额) above the ceiling ----------------------------
                     if rest > 0:
-                        lr = large_ratio[q, k, c]
+                        lr = plan[prow, P_LR]
                         if lr < 0:
                             st = _unknown(10, k, 0, c, 0)
                             break
-                        lc = large_ceiling[q, k, c]
+                        lc = plan[prow, P_LC]
                         if lc < 0:
                             st = _unknown(11, k, 0, c, 0)
                             break
-                        lb = large_basis[q, k]
+                        lb = plan[prow, P_LB]
                         if lb < 0:
                             st = _unknown(12, k, 0, 0, 0)
                             break
@@ -352,7 +372,7 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                     nt = _rec(tr, i, nt, T_OVERC, 0, rest, 0, 0, 0, 0, 0, 0)
                 # -- personal out-of-pocket cap (个人负担封顶, seed 000 proposal) -------------------
                 burden = dedc + coins + rest
-                cap = oop_cap[q]
+                cap = plan[prow, P_CAP]
                 if cap != NO_LIMIT and burden > 0:
                     if cap < 0:
                         st = _unknown(13, 0, 0, 0, 0)
@@ -364,7 +384,7 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                 burden0 += burden - oop
                 hifp += oop
                 # -- account (个人账户) and family mutual aid (家庭共济) --------------------------
-                mask = account_mask[q]
+                mask = plan[prow, P_MASK]
                 if mask < 0:
                     st = _unknown(17, 0, 0, 0, 0)
                     break

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = [
     "NO_LIMIT",
     "UNKNOWN_CELL",
     "SettlementTable",
+    "build_plan",
     "compile_settlement_table",
 ]
 
@@ -81,6 +83,16 @@ class SettlementTable:
         """The arrays in the order the kernel takes them."""
         return tuple(getattr(self, f.name) for f in fields(self) if f.name not in
                      ("snapshots", "category_b_bp"))
+
+    @cached_property
+    def plan(self) -> I64:
+        """One row per (snapshot, kind, class, level, remote): every cell a claim can need.
+
+        The kernel reads a claim's parameters from one contiguous row instead of a dozen
+        arrays of up to five dimensions (fewer registers and index computations per claim,
+        docs/performance.md). Cells keep their sentinels (:data:`UNKNOWN_CELL`, NO_LIMIT).
+        """
+        return build_plan(self)
 
     @property
     def size(self) -> int:
@@ -181,3 +193,44 @@ def compile_settlement_table(snapshots: Sequence[Snapshot]) -> SettlementTable:
                                     _cell(snap["remote.unregistered_ratio_reduction"].value)]
         a["category_b_bp"][q] = _cell(snap["settlement.category_b_first_self_pay"].value)
     return SettlementTable(tuple(snapshots), **a)
+
+
+# -- the plan: fields of one row (see SettlementTable.plan) ---------------------------------------
+(P_POOL, P_UNIT, P_MODE, P_SCOPE, P_DED, P_RED, P_NB, P_BB, P_CEIL, P_CB, P_LR, P_LC, P_LB, P_CAP,
+ P_MASK) = (0, 1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+P_UPTO: Final = 17  # MAX_BANDS band upper limits
+P_RATIO: Final = P_UPTO + MAX_BANDS  # MAX_BANDS band ratios for the row's class and level
+P_FIELDS: Final = P_RATIO + MAX_BANDS
+N_REMOTE: Final = 3
+
+
+def plan_row(q: int, k: int, c: int, lv: int, rem: int) -> int:
+    """The plan row of snapshot q, kind k, class c, level lv, remote rem (the kernel's formula)."""
+    return (((q * 2 + k) * _C + c) * _L + lv) * N_REMOTE + rem
+
+
+def build_plan(t: SettlementTable) -> I64:
+    """The plan of ``t``: a (K·2·C·L·3, P_FIELDS) int64 array, rows by :func:`plan_row`."""
+    plan = np.full((t.size * 2 * _C * _L * N_REMOTE, P_FIELDS), UNKNOWN_CELL, dtype=np.int64)
+    for q in range(t.size):
+        for k in range(2):
+            # the ceiling pool: outpatient care may count against the inpatient pool (0)
+            shared = int(t.shared[q, 1])
+            pool = 0 if k == 0 else (UNKNOWN_CELL if shared < 0 else (0 if shared == 1 else 1))
+            p = max(pool, 0)
+            for c in range(_C):
+                for lv in range(_L):
+                    for rem in range(N_REMOTE):
+                        row = plan[plan_row(q, k, c, lv, rem)]
+                        row[P_POOL], row[P_UNIT], row[P_MODE] = pool, t.round_unit[q], t.round_mode[q]
+                        row[P_SCOPE] = t.ded_scope[q, k]
+                        row[P_DED:P_DED + 3] = t.deductible[q, k, :, c, lv]
+                        row[P_RED] = t.remote_reduction[q, rem]
+                        row[P_NB], row[P_BB] = t.n_bands[q, k], t.band_basis[q, k]
+                        row[P_CEIL], row[P_CB] = t.ceiling[q, p, c], t.ceiling_basis[q, p]
+                        row[P_LR], row[P_LC] = t.large_ratio[q, k, c], t.large_ceiling[q, k, c]
+                        row[P_LB], row[P_CAP] = t.large_basis[q, k], t.oop_cap[q]
+                        row[P_MASK] = t.account_mask[q]
+                        row[P_UPTO:P_UPTO + MAX_BANDS] = t.band_upto[q, k]
+                        row[P_RATIO:P_RATIO + MAX_BANDS] = t.band_ratio[q, k, :, c, lv]
+    return plan
