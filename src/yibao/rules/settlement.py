@@ -379,7 +379,7 @@ def settle_batch(claims: ClaimColumns, table: SettlementTable, acc: Accumulators
         claims.psn, claims.param, claims.year, claims.kind, claims.benefit_class, claims.level,
         claims.remote, claims.share_bp, claims.total, claims.full_self_pay, claims.over_limit,
         claims.preselfpay, claims.account_balance, claims.mulaid_balance, acc.data, out, tr,
-        table.plan, table.size, len(BENEFIT_CLASSES), len(LEVELS))
+        table.plan, table.size)
     if tr is None:
         tr = np.zeros((0, TRACE_STEPS, len(TRACE_FIELDS)), dtype=np.int64)
     return SettlementColumns(out, tr, claims, int(first_error))

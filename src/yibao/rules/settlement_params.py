@@ -32,6 +32,8 @@ __all__ = [
     "KINDS",
     "MAX_BANDS",
     "NO_LIMIT",
+    "N_CLASSES",
+    "N_LEVELS",
     "UNKNOWN_CELL",
     "SettlementTable",
     "build_plan",
@@ -49,8 +51,10 @@ ACCOUNT_PARTS: Final[tuple[str, ...]] = ("deductible", "coinsurance", "preselfpa
 _SCOPE = {"per_admission": 0, "per_year": 1}
 _BASIS = {"cost": 0, "fund_payment": 1}
 _NTH = ("first", "second", "third_plus")
-_C = len(BENEFIT_CLASSES)
-_L = len(LEVELS)
+N_CLASSES: Final = len(BENEFIT_CLASSES)
+N_LEVELS: Final = len(LEVELS)
+_C = N_CLASSES
+_L = N_LEVELS
 
 I64 = npt.NDArray[np.int64]
 
