@@ -144,6 +144,17 @@ def test_each_amount_rounding_rule(make: Make, rounding: str, large_fen: int, ba
     assert (r["employer_large_amount_fen"], r["employer_basic_fen"]) == (large_fen, basic_fen)
 
 
+@pytest.mark.parametrize(("rounding", "maternity_fen"), [
+    # base 12346 yuan: 0.7% = 86.422 yuan, below the half in every unit
+    ("fen_half_up", 8642), ("fen_up", 8643), ("fen_down", 8642), ("jiao_half_up", 8640),
+    ("jiao_up", 8650), ("jiao_down", 8640), ("yuan_half_up", 8600), ("yuan_up", 8700), ("yuan_down", 8600),
+])
+def test_each_amount_rounding_rule_below_the_half(make: Make, rounding: str, maternity_fen: int) -> None:
+    """contribution.amount_rounding on 8642.2 fen: only "up" moves it to the next unit."""
+    r = row(make(**{k("contribution.amount_rounding"): rounding}), 1_234_600, IN_SERVICE)
+    assert r["employer_maternity_fen"] == maternity_fen
+
+
 def test_fen_half_up_rounds_a_half_fen_up_and_below_half_down(make: Make) -> None:
     """Base 3001 × 0.7% = 21.007 → 21.01; base 3005 × 1.1% = 33.055 → 33.06; 3001 × 1.3% = 39.013."""
     r = row(make(), 300_100, IN_SERVICE)
@@ -352,7 +363,7 @@ def test_a_bad_code_is_reported_before_an_unknown_parameter(make: Make) -> None:
 def test_a_bad_flexible_option_is_named_with_the_accepted_range(make: Make) -> None:
     """Options only matter on flexible rows: 5 on a unit employee's row is ignored, 9 is named."""
     with pytest.raises(InputError) as err:
-        assess_contributions([0, 0, 0, 0], [0, 1, 1, 1], make(), option=[5, 1, 9, -2])
+        assess_contributions([0, 0, 0, 0], [0, 1, 1, 1], make(), option=[5, 0, 9, -2])
     assert (err.value.field, err.value.value) == ("flexible_option", 9)
     assert "应为 0..2（地区可选基数档）" in err.value.zh
     assert "expected 0..2 (the region's base options)" in err.value.en
