@@ -273,6 +273,16 @@ def test_fund_payment_ceiling_pays_the_room_and_consumes_its_cost(ceil: int, cos
     assert r.accum("pool_inpatient_hifp_cum") == ceil
 
 
+def test_cost_consumed_by_a_payment_limit_is_rounded_up_by_any_fraction() -> None:
+    """Ceiling 100 yuan of fund payment at 99.01% × 99.99% share: the room is paid for
+    100 × 10^8 / (9901 × 9999) = 101.0100000…1 yuan of cost, rounded up to 101.02 (computed by
+    us: ceil(room × 10^8 / (ratio × share)), settlement module docstring step 3)."""
+    plan = plan_of(policy_h(P_DED=[0, 0, 0], P_NB=1, P_UPTO=[NO_LIMIT], P_RATIO=[9901],
+                            P_CEIL=10_000, P_CB=1, P_LC=0))
+    r = run(plan, C(20_000, share=9999))
+    assert (r.get(0, "hifp_pay"), r.get(0, "over_ceiling")) == (10_000, 20_000 - 10_102)
+
+
 def test_fund_payment_ceiling_met_exactly_binds_without_cutting_the_chunk() -> None:
     """Ceiling 16200 of fund payment = exactly what the 20000 claim pays: nothing is cut and no
     cost goes above the ceiling (computed by us, policy H variant)."""
@@ -440,7 +450,7 @@ def test_benefit_share_scales_each_chunk(share: int, paid: int, ratio: int) -> N
 
 def one_band(ratio: int, unit: int = 1, mode: int = 0) -> I64:
     return plan_of(policy_h(P_DED=[0, 0, 0], P_NB=1, P_UPTO=[NO_LIMIT], P_RATIO=[ratio],
-                            P_UNIT=unit, P_MODE=mode))
+                            P_UNIT=unit, P_MODE=mode, P_CEIL=NO_LIMIT))
 
 
 @pytest.mark.parametrize(("cost", "ratio", "share", "unit", "pays"), [
@@ -456,6 +466,7 @@ def one_band(ratio: int, unit: int = 1, mode: int = 0) -> I64:
     (250, 10_000, 10_000, 100, (300, 300, 200)),  # 2.50 yuan: half up, not to even
     (200, 10_000, 10_000, 100, (200, 200, 200)),  # exact yuan
     (100, 5000, 5000, 10, (30, 30, 20)),  # 0.25 yuan to the jiao (10 fen)
+    (5_882_353, 17, 1, 1, (1, 2, 1)),  # 1.00000001 fen: up means up by any fraction
 ])
 def test_each_rounding_mode_and_unit(cost: int, ratio: int, share: int, unit: int,
                                      pays: tuple[int, int, int]) -> None:

@@ -220,7 +220,9 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
             prow = (((q * 2 + k) * N_CLASSES + c) * N_LEVELS + lv) * N_REMOTE + rem
             fresh = acc[pi, A_YEAR] != year[i]  # a new benefit year (医保年度): start again
             inscp = tot - fl - ov - pr
-            p = 0
+            # set from the plan before any use; the 0 only gives numba the type (no mutate: any
+            # other start value is equivalent)
+            p = 0  # pragma: no mutate
             for _ in range(1):
                 if inscp < 0:
                     st = STATUS_INCONSISTENT
