@@ -720,3 +720,33 @@ def test_plan_rows_are_found_by_snapshot_kind_class_level_and_remote() -> None:
     assert [r.get(i, "act_pay_dedc") for i in range(len(keys))] == [
         plan_row(*key) + 1 for key in keys]
     assert MAX_BANDS >= 2
+
+
+def test_a_new_year_starts_the_ceilings_and_the_large_segment_again() -> None:
+    """After 2024 care filled the pooled ceiling and used the 大额 limit (on cost and on payment),
+    a 2025 claim settles exactly like a first claim: the same 80000 claim pays the same."""
+    for cells in ({}, {"P_CB": 1, "P_CEIL": 4_320_000, "P_LB": 1, "P_LC": 1_500_000}):
+        plan = plan_of(policy_h(**cells))
+        first = run(plan, C(8_000_000))
+        r = run(plan, C(8_000_000), C(12_000_000), C(8_000_000, year=Y25))
+        assert r.out[2].tolist() == first.out[0].tolist()
+        assert r.acc[0, 1:].tolist() == first.acc[0, 1:].tolist()  # all but the year key
+        assert r.accum("year_key") == Y25
+        assert r.records(2) == first.records(0)
+
+
+def test_outpatient_with_its_own_pool_keeps_its_own_ceiling_accumulators() -> None:
+    """Outpatient care in its own pool (1): its 2nd claim continues from its own pooled cost and
+    payment, and its own large-amount figures (policy H, ceiling 50000 of cost)."""
+    plan = plan_of(policy_h())
+    for c in range(N_CLASSES):
+        for lv in range(N_LEVELS):
+            for rem in range(N_REMOTE):
+                plan[plan_row(0, 1, c, lv, rem), P_POOL] = 1
+    r = run(plan, C(8_000_000, kind=1), C(8_000_000, kind=1))
+    assert r.get(1, "hifp_pay") == 0 and r.get(1, "hifob_pay") == 3_500_000
+    assert (r.accum("pool_outpatient_inscp_cum"), r.accum("pool_outpatient_hifp_cum")) == (
+        16_000_000, 4_320_000)
+    assert (r.accum("large_outpatient_cost_cum"), r.accum("large_outpatient_paid_cum")) == (
+        10_000_000, 5_000_000)
+    assert r.accum("pool_inpatient_inscp_cum") == 0
