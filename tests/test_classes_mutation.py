@@ -131,3 +131,6 @@ def test_negative_age_is_named() -> None:
     assert e.field == "age" and e.value == -1
     assert e.zh == "字段 age 的值 -1 无效：年龄不能为负"
     assert e.en == "field age: invalid value -1: age must not be negative"
+    with pytest.raises(InputError) as err:  # an age of 0 before it is valid, not the one named
+        benefit_class([0, 0], [0, -4], [NAT] * 2, None, None)
+    assert err.value.value == -4

@@ -17,7 +17,8 @@ __all__ = ["rdiv"]
 
 def _rdiv_py(num: int, den: int, mode: int) -> int:
     sign = 1
-    if num < 0:
+    # `num <= 0` / `num < 1` are equivalent mutants: zero's sign does not matter (−0 == 0)
+    if num < 0:  # pragma: no mutate
         sign = -1
         num = -num
     if mode == 0:

@@ -80,6 +80,8 @@ def benefit_class(
         out[retired & (ag >= senior_age)] = CLASS_INDEX["retired_senior"]
     if early_before is not None:
         # NaT compares False, so a retiree without a retirement date is never "early"
-        early = retired & (ro <= np.datetime64(early_before, "D"))
+        # a dt.date converts to unit "D" with or without the argument: that mutant is equivalent
+        cut = np.datetime64(early_before, "D")  # pragma: no mutate
+        early = retired & (ro <= cut)
         out[early] = CLASS_INDEX["retired_early"]
     return out
