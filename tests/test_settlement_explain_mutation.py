@@ -53,16 +53,13 @@ BEIJING_LARGE: list[list[str]] = [
   '| settlement.inpatient.deductible.first=1300.00 元/yuan [in_service][level_3]; '
   'settlement.inpatient.deductible.scope=per_admission',
   '统筹基金第 1 段（累计政策范围内费用自 1300.00 起，至 30000.00） | pooled fund, band 1 (cumulative '
-  'in-scope cost from 1300.00 up to 30000.00) | 28700.00 × 85%（限额所限）/ (limit '
-  'binds) = 2439500 | settlement.inpatient.bands=[0] ≤ 30000.00: 85% '
+  'in-scope cost from 1300.00 up to 30000.00) | 28700.00 × 85%（至本段上限）/ (to the end of the band) = 2439500 | settlement.inpatient.bands=[0] ≤ 30000.00: 85% '
   '[in_service][level_3]; settlement.inpatient.band_basis=cost',
   '统筹基金第 2 段（累计政策范围内费用自 30000.00 起，至 40000.00） | pooled fund, band 2 (cumulative '
-  'in-scope cost from 30000.00 up to 40000.00) | 10000.00 × 90%（限额所限）/ (limit '
-  'binds) = 900000 | settlement.inpatient.bands=[1] ≤ 40000.00: 90% '
+  'in-scope cost from 30000.00 up to 40000.00) | 10000.00 × 90%（至本段上限）/ (to the end of the band) = 900000 | settlement.inpatient.bands=[1] ≤ 40000.00: 90% '
   '[in_service][level_3]; settlement.inpatient.band_basis=cost',
   '统筹基金第 3 段（累计政策范围内费用自 40000.00 起，至 100000.00） | pooled fund, band 3 (cumulative '
-  'in-scope cost from 40000.00 up to 100000.00) | 60000.00 × 95%（限额所限）/ (limit '
-  'binds) = 5700000 | settlement.inpatient.bands=[2] ≤ 100000.00: 95% '
+  'in-scope cost from 40000.00 up to 100000.00) | 60000.00 × 95%（至本段上限）/ (to the end of the band) = 5700000 | settlement.inpatient.bands=[2] ≤ 100000.00: 95% '
   '[in_service][level_3]; settlement.inpatient.band_basis=cost',
   '已达统筹基金年度封顶线（累计政策范围内费用 100000.00） | pooled ceiling reached (cumulative in-scope '
   'cost 100000.00) | - = None | settlement.inpatient.pooled_ceiling=100000.00 '
@@ -137,7 +134,7 @@ BEIJING_OUTPATIENT_CAP: list[list[str]] = [
   '= 0 | settlement.outpatient.deductible.first=1800.00 元/yuan '
   '[in_service][level_3]; settlement.outpatient.deductible.scope=per_year',
   '统筹基金第 1 段（累计政策范围内费用自 10000.00 起，至 ∞） | pooled fund, band 1 (cumulative in-scope '
-  'cost from 10000.00 up to ∞) | 20371.43 × 70%（限额所限）/ (limit binds) = 1426000 | '
+  'cost from 10000.00 up to ∞) | 20371.43 × 70%（统筹基金封顶线所限）/ (the pooled ceiling binds) = 1426000 | '
   'settlement.outpatient.bands=[0] ≤ ∞: 70% [in_service][level_3]; '
   'settlement.outpatient.band_basis=cost',
   '已达统筹基金年度封顶线（累计统筹基金支付 20000.00） | pooled ceiling reached (cumulative pooled '
@@ -166,7 +163,7 @@ SHANGHAI_SHARED: list[list[str]] = [
   '120000 | settlement.inpatient.deductible.first=1200.00 元/yuan '
   '[retired][level_3]; settlement.inpatient.deductible.scope=per_year',
   '统筹基金第 1 段（累计政策范围内费用自 1200.00 起，至 ∞） | pooled fund, band 1 (cumulative in-scope '
-  'cost from 1200.00 up to ∞) | 663043.48 × 92%（限额所限）/ (limit binds) = 61000000 | '
+  'cost from 1200.00 up to ∞) | 663043.48 × 92%（统筹基金封顶线所限）/ (the pooled ceiling binds) = 61000000 | '
   'settlement.inpatient.bands=[0] ≤ ∞: 92% [retired][level_3]; '
   'settlement.inpatient.band_basis=cost',
   '已达统筹基金年度封顶线（累计统筹基金支付 610000.00） | pooled ceiling reached (cumulative pooled '
@@ -257,8 +254,7 @@ FUND_BASIS: list[list[str]] = [
   '100000 | settlement.inpatient.deductible.first=1000.00 元/yuan '
   '[in_service][level_3]; settlement.inpatient.deductible.scope=per_year',
   '统筹基金第 1 段（累计统筹基金支付自 0.00 起，至 10000.00） | pooled fund, band 1 (cumulative pooled '
-  'payment from 0.00 up to 10000.00) | 33333.34 × (80% − 20% = 60%) × 50%（限额所限）/ '
-  '(limit binds) = 1000000 | settlement.inpatient.bands=[0] ≤ 10000.00: 80% '
+  'payment from 0.00 up to 10000.00) | 33333.34 × (80% − 20% = 60%) × 50%（至本段上限）/ (to the end of the band) = 1000000 | settlement.inpatient.bands=[0] ≤ 10000.00: 80% '
   '[in_service][level_3]; settlement.inpatient.band_basis=fund_payment; '
   'remote.unregistered_ratio_reduction=20%',
   '统筹基金第 2 段（累计统筹基金支付自 10000.00 起，至 ∞） | pooled fund, band 2 (cumulative pooled '
@@ -284,18 +280,18 @@ FUND_BASIS: list[list[str]] = [
   '100000 | settlement.inpatient.deductible.first=1000.00 元/yuan '
   '[in_service][level_3]; settlement.inpatient.deductible.scope=per_year',
   '统筹基金第 1 段（累计统筹基金支付自 0.00 起，至 10000.00） | pooled fund, band 1 (cumulative pooled '
-  'payment from 0.00 up to 10000.00) | 12500.00 × 80%（限额所限）/ (limit binds) = '
+  'payment from 0.00 up to 10000.00) | 12500.00 × 80%（至本段上限）/ (to the end of the band) = '
   '1000000 | settlement.inpatient.bands=[0] ≤ 10000.00: 80% [in_service][level_3]; '
   'settlement.inpatient.band_basis=fund_payment',
   '统筹基金第 2 段（累计统筹基金支付自 10000.00 起，至 ∞） | pooled fund, band 2 (cumulative pooled '
-  'payment from 10000.00 up to ∞) | 29998.51 × 66.67%（限额所限）/ (limit binds) = '
+  'payment from 10000.00 up to ∞) | 29998.51 × 66.67%（统筹基金封顶线所限）/ (the pooled ceiling binds) = '
   '2000000 | settlement.inpatient.bands=[1] ≤ ∞: 66.67% [in_service][level_3]; '
   'settlement.inpatient.band_basis=fund_payment',
   '已达统筹基金年度封顶线（累计统筹基金支付 30000.00） | pooled ceiling reached (cumulative pooled '
   'payment 30000.00) | - = None | settlement.inpatient.pooled_ceiling=30000.00 '
   '元/yuan [in_service]; settlement.inpatient.ceiling_basis=fund_payment',
   '大额（封顶线以上） | large-amount segment (above the pooled ceiling) | 28571.43 × '
-  '70%（限额所限）/ (limit binds) = 2000000 | '
+  '70%（大额限额所限）/ (the large-amount limit binds) = 2000000 | '
   'settlement.inpatient.large_amount.ratio=70% [in_service]; '
   'settlement.inpatient.large_amount.ceiling=20000.00 元/yuan [in_service]',
   '封顶线以上个人自付 | self-pay above the ceilings | 27930.06 = 2793006 | ',
@@ -321,12 +317,10 @@ OOP_CAP: list[list[str]] = [
   'settlement.inpatient.deductible.first=1300.00 元/yuan [in_service][level_3]; '
   'settlement.inpatient.deductible.scope=per_admission',
   '统筹基金第 1 段（累计政策范围内费用自 1300.00 起，至 30000.00） | pooled fund, band 1 (cumulative '
-  'in-scope cost from 1300.00 up to 30000.00) | 28700.00 × 85%（限额所限）/ (limit '
-  'binds) = 2439500 | settlement.inpatient.bands=[0] ≤ 30000.00: 85% '
+  'in-scope cost from 1300.00 up to 30000.00) | 28700.00 × 85%（至本段上限）/ (to the end of the band) = 2439500 | settlement.inpatient.bands=[0] ≤ 30000.00: 85% '
   '[in_service][level_3]; settlement.inpatient.band_basis=cost',
   '统筹基金第 2 段（累计政策范围内费用自 30000.00 起，至 40000.00） | pooled fund, band 2 (cumulative '
-  'in-scope cost from 30000.00 up to 40000.00) | 10000.00 × 90%（限额所限）/ (limit '
-  'binds) = 900000 | settlement.inpatient.bands=[1] ≤ 40000.00: 90% '
+  'in-scope cost from 30000.00 up to 40000.00) | 10000.00 × 90%（至本段上限）/ (to the end of the band) = 900000 | settlement.inpatient.bands=[1] ≤ 40000.00: 90% '
   '[in_service][level_3]; settlement.inpatient.band_basis=cost',
   '统筹基金第 3 段（累计政策范围内费用自 40000.00 起，至 100000.00） | pooled fund, band 3 (cumulative '
   'in-scope cost from 40000.00 up to 100000.00) | 10000.00 × 95% = 950000 | '

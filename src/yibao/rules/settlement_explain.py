@@ -39,6 +39,14 @@ _NTH = ("first", "second", "third_plus")
 _BASIS_ZH = {0: "累计政策范围内费用", 1: "累计统筹基金支付"}
 _BASIS_EN = {0: "cumulative in-scope cost", 1: "cumulative pooled payment"}
 
+# Why a chunk ended (the kernel's trace ``bind``): the band's end, the pooled ceiling, or the
+# large-amount limit.
+_BIND_TEXT: dict[int, str] = {
+    1: "（至本段上限）/ (to the end of the band)",
+    2: "（统筹基金封顶线所限）/ (the pooled ceiling binds)",
+    3: "（大额限额所限）/ (the large-amount limit binds)",
+}
+
 
 def _ratio_text(ratio: int, ra: int, share: int) -> str:
     text = pct(ratio)
@@ -98,7 +106,7 @@ def explain_claim(snap: Snapshot, claim: Claim, preselfpay: int, amounts: dict[s
             ex.add(Step(f"统筹基金第 {band + 1} 段（{_BASIS_ZH[bb]}自 {y(pos)} 起，至 {upto}）",
                         f"pooled fund, band {band + 1} ({_BASIS_EN[bb]} from {y(pos)} up to "
                         f"{upto})", f"{y(cost)} × {_ratio_text(ratio, ra, share)}"
-                        + ("（限额所限）/ (limit binds)" if bind else ""), pay, use))
+                        + _BIND_TEXT.get(bind, ""), pay, use))
         elif typ == T_CEIL:
             owner = "inpatient" if kind == "inpatient" or snap.maybe(
                 f"{k}.ceiling_shared_with_inpatient") is True else "outpatient"
@@ -115,7 +123,7 @@ def explain_claim(snap: Snapshot, claim: Claim, preselfpay: int, amounts: dict[s
                              else f"{y(lc[cls])} 元/yuan [{cls}]"), *_remote_params(snap, claim))
             ex.add(Step("大额（封顶线以上）", "large-amount segment (above the pooled ceiling)",
                         f"{y(cost)} × {_ratio_text(ratio, ra, share)}"
-                        + ("（限额所限）/ (limit binds)" if bind else ""), pay, use))
+                        + _BIND_TEXT.get(bind, ""), pay, use))
         elif typ == T_OVERC:
             ex.add(Step("封顶线以上个人自付", "self-pay above the ceilings", y(cost), cost))
         elif typ == T_OOP:
