@@ -9,9 +9,12 @@ cites, with which value, and from which file and date.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import test_contribution_mutation as cm
+from yibao.policy.registry import Registry
 from yibao.rules.contribution import ContributionParams, assess_contributions
 from yibao.rules.contribution_explain import explain_contribution
 from yibao.rules.explain import Explanation
@@ -199,3 +202,25 @@ def test_derived_limits_are_said_derived_and_cite_the_average_wage_once(make: Ma
 def test_the_amount_rounding_rule_is_named_in_each_amount(make: Make, rounding: str, shown: str) -> None:
     p = make(**{k("contribution.amount_rounding"): rounding})
     assert f"× 7% ({shown})" in lines(explain(p, 0, 1_234_567), "en")[2]
+
+
+def test_the_option_defaults_to_the_first(make: Make) -> None:
+    """No option given: the first base option (60% of 10001 → 6001) is the one explained."""
+    p = make()
+    cols = assess_contributions([0], [1], p)
+    ex = explain_contribution(p, cols, 0, 1, 0)
+    assert lines(ex, "en")[1].endswith("round(10001.00 × 60%) = 6001.00")
+
+
+def test_beijing_2021_limits_are_marked_derived() -> None:
+    """beijing.yaml marks the 2021-07 floor 5360 and cap 28221 derived (back-computed from the 2022
+    notice, 京人社保发〔2022〕30号, and the +9.50% / +12.98% report): the breakdown says so."""
+    p = ContributionParams.from_snapshot(Registry().policy("beijing").at(dt.date(2021, 7, 1)))
+    assert (p.limits["floor"].fen, p.limits["floor"].derived) == (536_000, True)
+    assert (p.limits["cap"].fen, p.limits["cap"].derived) == (2_822_100, True)
+    ex = explain(p, 0, 1_000_000)
+    assert lines(ex, "en")[1] == ("1. base = declared wage, rounded, clamped to the floor and cap "
+                                  "(floor, cap derived): min(max(round(10000.00), 5360.00), 28221.00)"
+                                  " = 10000.00")
+    assert [c[0] for c in cited(ex)[0]] == [
+        "contribution.base_floor", "contribution.base_cap", "contribution.base_rounding"]

@@ -17,6 +17,7 @@ import pytest
 
 from yibao.errors import InputError, UnknownParameterError
 from yibao.policy.registry import Registry
+from yibao.policy.resolve import Snapshot
 from yibao.rules.contribution import (
     COLUMNS,
     ContributionParams,
@@ -54,12 +55,16 @@ Make = Callable[..., ContributionParams]
 
 @pytest.fixture(scope="module")
 def make(tmp_path_factory: pytest.TempPathFactory) -> Make:
-    """Build the check region with some values replaced (``None`` drops a value: national's)."""
-    made: dict[tuple[tuple[str, str | None], ...], ContributionParams] = {}
+    """Build the check region with some values replaced (``None`` drops a value: national's).
+
+    The snapshot is kept per set of replacements; the parameters are compiled afresh on every
+    call, so that each test exercises the compilation it relies on.
+    """
+    snaps: dict[tuple[tuple[str, str | None], ...], Snapshot] = {}
 
     def build(**over: str | None) -> ContributionParams:
         key = tuple(sorted(over.items()))
-        if key not in made:
+        if key not in snaps:
             vals = {**VALUES, **{k.replace("__", "."): v for k, v in over.items()}}
             lines = [f"  contribution.{k.removeprefix('contribution.')}: "
                      f"[{{from: 2024-01-01, value: {v}, source: made_up}}]"
@@ -73,9 +78,8 @@ def make(tmp_path_factory: pytest.TempPathFactory) -> Make:
                 "parameters:", *lines, ""])
             f = tmp_path_factory.mktemp("contrib") / "region.yaml"
             f.write_text(text, encoding="utf-8")
-            snap = Registry(policy_files=[f]).policy("contrib_mut").at(dt.date(2024, 3, 1))
-            made[key] = ContributionParams.from_snapshot(snap)
-        return made[key]
+            snaps[key] = Registry(policy_files=[f]).policy("contrib_mut").at(dt.date(2024, 3, 1))
+        return ContributionParams.from_snapshot(snaps[key])
 
     return build
 
@@ -144,15 +148,21 @@ def test_each_amount_rounding_rule(make: Make, rounding: str, large_fen: int, ba
     assert (r["employer_large_amount_fen"], r["employer_basic_fen"]) == (large_fen, basic_fen)
 
 
-@pytest.mark.parametrize(("rounding", "maternity_fen"), [
-    # base 12346 yuan: 0.7% = 86.422 yuan, below the half in every unit
-    ("fen_half_up", 8642), ("fen_up", 8643), ("fen_down", 8642), ("jiao_half_up", 8640),
-    ("jiao_up", 8650), ("jiao_down", 8640), ("yuan_half_up", 8600), ("yuan_up", 8700), ("yuan_down", 8600),
+@pytest.mark.parametrize(("rounding", "amounts"), [
+    # base 12346 yuan: 7% = 86422 fen, 0.7% = 8642.2, 1.1% = 13580.6, 1.3% = 16049.8, 2% = 24692
+    ("fen_half_up", (86422, 8642, 13581, 16050, 24692)), ("fen_up", (86422, 8643, 13581, 16050, 24692)),
+    ("fen_down", (86422, 8642, 13580, 16049, 24692)),
+    ("jiao_half_up", (86420, 8640, 13580, 16050, 24690)), ("jiao_up", (86430, 8650, 13590, 16050, 24700)),
+    ("jiao_down", (86420, 8640, 13580, 16040, 24690)),
+    ("yuan_half_up", (86400, 8600, 13600, 16000, 24700)), ("yuan_up", (86500, 8700, 13600, 16100, 24700)),
+    ("yuan_down", (86400, 8600, 13500, 16000, 24600)),
 ])
-def test_each_amount_rounding_rule_below_the_half(make: Make, rounding: str, maternity_fen: int) -> None:
-    """contribution.amount_rounding on 8642.2 fen: only "up" moves it to the next unit."""
+def test_each_amount_rounding_rule_on_every_component(
+        make: Make, rounding: str, amounts: tuple[int, ...]) -> None:
+    """contribution.amount_rounding applies to each of the five amounts on its own."""
     r = row(make(**{k("contribution.amount_rounding"): rounding}), 1_234_600, IN_SERVICE)
-    assert r["employer_maternity_fen"] == maternity_fen
+    assert (r["employer_basic_fen"], r["employer_maternity_fen"], r["employer_large_amount_fen"],
+            r["employer_local_supplement_fen"], r["individual_basic_fen"]) == amounts
 
 
 def test_fen_half_up_rounds_a_half_fen_up_and_below_half_down(make: Make) -> None:
@@ -321,8 +331,9 @@ def test_an_unknown_parameter_stops_only_its_own_person_type(make: Make) -> None
 def test_a_negative_wage_anywhere_names_it(make: Make) -> None:
     with pytest.raises(InputError) as err:
         assess_contributions([100, -5, 200], [0, 0, 0], make())
-    assert err.value.field == "wage" and err.value.value == "-0.05"
-    assert "月工资应为非负金额（元）" in err.value.zh and "non-negative amount in yuan" in err.value.en
+    assert err.value.zh == "字段 wage 的值 '-0.05' 无效：月工资应为非负金额（元），如 12000"
+    assert err.value.en == ("field wage: invalid value '-0.05': the monthly wage must be a "
+                            "non-negative amount in yuan, e.g. 12000")
 
 
 def test_wage_limit_is_ten_to_the_twelve_fen(make: Make) -> None:
@@ -377,8 +388,9 @@ def test_a_bad_flexible_option_is_named_with_the_accepted_range(make: Make) -> N
 def test_columns_of_different_lengths_are_refused(make: Make) -> None:
     with pytest.raises(InputError) as err:
         assess_contributions([0, 0], [0], make())
-    assert (err.value.field, err.value.value) == ("wage_fen/person_type", "(2,)/(1,)/-")
-    assert "各列长度须相同" in err.value.zh and "columns must have the same length" in err.value.en
+    assert err.value.zh == "字段 wage_fen/person_type 的值 '(2,)/(1,)/-' 无效：各列长度须相同"
+    assert err.value.en == ("field wage_fen/person_type: invalid value '(2,)/(1,)/-': "
+                            "columns must have the same length")
     with pytest.raises(InputError) as err:
         assess_contributions([0, 0], [1, 1], make(), option=[0])
     assert err.value.value == "(2,)/(2,)/(1,)"
@@ -428,9 +440,51 @@ def test_employer_base_by_unit_sums_and_checks_the_unit_index() -> None:
     """DOMAIN §2.1: a unit's base is the sum of its members' bases; an index outside 0..n-1 is named."""
     assert list(employer_base_by_unit([1, 1, 0], [300_000, 400_000, 500_000], 3)) == [500_000, 700_000, 0]
     assert list(employer_base_by_unit([], [], 2)) == [0, 0]
+    exact = employer_base_by_unit([0, 0], [2**62, 1], 1)  # int64 all the way: no float rounding
+    assert exact.dtype == np.int64 and int(exact[0]) == 2**62 + 1
     with pytest.raises(InputError) as err:
         employer_base_by_unit([0, 2], [1, 1], 2)
     assert (err.value.field, err.value.value) == ("unit_index", 2)
     assert "应为 0..1" in err.value.zh and "expected 0..1" in err.value.en
     with pytest.raises(InputError):
         employer_base_by_unit([-1, 0], [1, 1], 2)
+
+
+def test_a_narrow_wage_column_is_widened_before_the_arithmetic(make: Make) -> None:
+    """An int32 wage column (20 million yuan fits int32 fen) is assessed like int64: base = cap."""
+    wage = np.array([2_000_000_000, 1_234_567], dtype=np.int32)
+    assert list(assess_contributions(wage, [0, 0], make()).base_fen) == [3_000_000, 1_234_600]
+
+
+@pytest.mark.parametrize("code", [256, 300, -129])
+def test_a_person_type_code_outside_int8_is_named_not_wrapped(make: Make, code: int) -> None:
+    """256 must not wrap to 0 (a unit employee): it is a bad code like 4, named with its value."""
+    for codes in ([0, code], np.array([0, code], dtype=np.int64)):
+        with pytest.raises(InputError) as err:
+            assess_contributions([100, 100], codes, make())
+        assert (err.value.field, err.value.value) == ("person_type", code)
+        assert err.value.en.endswith("codes are 0..3: in_service, flexible, new_form, retiree")
+        assert err.value.zh.endswith("代码应为 0..3")
+
+
+def test_a_flexible_option_outside_int8_is_named_not_wrapped(make: Make) -> None:
+    """Option 256 must not wrap to option 0 (60% of the average wage)."""
+    for opts in ([0, 256], np.array([0, 256], dtype=np.int16)):
+        with pytest.raises(InputError) as err:
+            assess_contributions([0, 0], [1, 1], make(), option=opts)
+        assert (err.value.field, err.value.value) == ("flexible_option", 256)
+        assert err.value.en.endswith("expected 0..2 (the region's base options)")
+        assert err.value.zh.endswith("应为 0..2（地区可选基数档）")
+    codes = np.array([1, 1], dtype=np.int8)
+    assert assess_contributions([0, 0], codes, make(), option=codes).base_fen.tolist() == [
+        1_000_100, 1_000_100]
+
+
+def test_new_form_derives_its_own_limits_when_unit_rates_are_unknown(make: Make) -> None:
+    """A region with new-form rules but no unit-employee rate and no published limits: the
+    new-form base is derived from the average wage (60% of 10001 = 6000.6 → 6001 × 80%)."""
+    p = make(**{k("contribution.employer_rate.basic"): None, k("contribution.base_floor"): None,
+                k("contribution.base_rounding"): "jiao_down"})
+    assert set(p.missing) == {IN_SERVICE}
+    # jiao_down: floor 6000.6 → 6000.60; × 80% = 4800.48 → 4800.40
+    assert row(p, 0, NEW_FORM)["base_fen"] == 480_040

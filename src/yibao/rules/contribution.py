@@ -336,6 +336,19 @@ def person_type_codes(names: Sequence[str] | str) -> npt.NDArray[np.int8]:
     return out
 
 
+def _int8_codes(x: npt.ArrayLike, name: str, zh: str, en: str) -> npt.NDArray[np.int8]:
+    """The kernel reads codes as int8; a wider code outside int8 must not wrap (256 → 0) into a
+    valid one, nor raise a bare OverflowError: it is named like any other bad code."""
+    a = np.asarray(x)
+    if a.dtype != np.int8:
+        wide = np.asarray(a, dtype=np.int64)
+        out_of_range = (wide < -128) | (wide > 127)
+        if out_of_range.any():
+            raise InputError(name, int(wide[out_of_range][0]), zh, en)
+        a = wide
+    return np.ascontiguousarray(a, dtype=np.int8)
+
+
 def _check_shapes(wage: IntArray, ptype: npt.NDArray[np.int8],
                   option: npt.NDArray[np.int8] | None) -> None:
     if wage.shape != ptype.shape or (option is not None and wage.shape != option.shape):
@@ -380,9 +393,13 @@ def assess_contributions(wage_fen: npt.ArrayLike, person_type: npt.ArrayLike,
     960 MB allocation costs more than the arithmetic.
     """
     wage = np.ascontiguousarray(wage_fen, dtype=np.int64)
-    ptype = np.ascontiguousarray(person_type, dtype=np.int8)
+    n_types, n_opt = len(PERSON_TYPES), params.option_base_fen.size
+    ptype = _int8_codes(person_type, "person_type", f"代码应为 0..{n_types - 1}",
+                        f"codes are 0..{n_types - 1}: " + ", ".join(PERSON_TYPES))
     # no option column: None selects the kernel's specialisation that reads option 0
-    opt = None if option is None else np.ascontiguousarray(option, dtype=np.int8)
+    opt = None if option is None else _int8_codes(
+        option, "flexible_option", f"应为 0..{n_opt - 1}（地区可选基数档）",
+        f"expected 0..{n_opt - 1} (the region's base options)")
     _check_shapes(wage, ptype, opt)
     if out is None or out.shape != (len(COLUMNS), wage.shape[0]) or out.dtype != np.int64:
         out = np.empty((len(COLUMNS), wage.shape[0]), dtype=np.int64)
