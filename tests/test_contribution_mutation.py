@@ -456,7 +456,7 @@ def test_a_narrow_wage_column_is_widened_before_the_arithmetic(make: Make) -> No
     assert list(assess_contributions(wage, [0, 0], make()).base_fen) == [3_000_000, 1_234_600]
 
 
-@pytest.mark.parametrize("code", [256, 300, -129])
+@pytest.mark.parametrize("code", [128, 256, 300, -129])
 def test_a_person_type_code_outside_int8_is_named_not_wrapped(make: Make, code: int) -> None:
     """256 must not wrap to 0 (a unit employee): it is a bad code like 4, named with its value."""
     for codes in ([0, code], np.array([0, code], dtype=np.int64)):
@@ -475,6 +475,9 @@ def test_a_flexible_option_outside_int8_is_named_not_wrapped(make: Make) -> None
         assert (err.value.field, err.value.value) == ("flexible_option", 256)
         assert err.value.en.endswith("expected 0..2 (the region's base options)")
         assert err.value.zh.endswith("应为 0..2（地区可选基数档）")
+    # -128 and 127 fit int8: on a unit employee's row an option is not read, so they pass
+    got = assess_contributions([0, 0, 0], [0, 0, 1], make(), option=np.array([-128, 127, 1]))
+    assert got.base_fen.tolist() == [300_000, 300_000, 1_000_100]
     codes = np.array([1, 1], dtype=np.int8)
     assert assess_contributions([0, 0], codes, make(), option=codes).base_fen.tolist() == [
         1_000_100, 1_000_100]
