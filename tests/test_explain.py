@@ -65,3 +65,16 @@ def test_an_explanation_renders_numbered_steps_and_json(tmp_path: Path) -> None:
                      "effective_from": "2024-01-01", "defined_in": "explain_check"}]},
         {"step": "B", "arithmetic": "x", "amount": None, "params": []}]
     assert ex.as_json()[0]["step"] == "甲"
+
+
+def test_a_value_of_none_reads_as_no_limit() -> None:
+    """`none` in a policy file means no limit (docs/policy-format.md §3), not the word None."""
+    import datetime as dt
+
+    from yibao.policy.registry import Registry
+    from yibao.rules.explain import param_use
+
+    snap = Registry().policy("national").at(dt.date(2024, 1, 1))
+    use = param_use(snap, "settlement.personal_oop_cap")
+    assert use.shown == "不设上限 / no limit"
+    assert "None" not in use.render("en")

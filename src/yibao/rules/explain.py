@@ -43,6 +43,8 @@ def _shown(kind: Kind, value: Any) -> str:
         return f"{fen_to_yuan_str(value)} 元/yuan"
     if kind is Kind.rate and isinstance(value, int):
         return rate_bp_to_str(value)
+    if value is None:  # `none` in a policy file: no limit (not unknown)
+        return "不设上限 / no limit"
     return str(value)
 
 
