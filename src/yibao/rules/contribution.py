@@ -265,8 +265,9 @@ def _assess_py(wage: IntArray, ptype: Any, option: Any, table: IntArray, option_
 
     The checks run in this same pass (reading the columns again cost a tenth of the call):
     ``stats`` = [min wage, max wage, rows per person type × 4, rows with a bad type code, rows
-    with a bad flexible option]. A row with a bad type code or option is written as zeros
-    (nothing is read out of bounds) and the wrapper raises before returning.
+    with a bad flexible option]. A row with a bad type code is written as zeros and one with a
+    bad option is assessed with option 0 (nothing is read out of bounds); either way the wrapper
+    raises before returning, so no such row reaches a caller.
     """
     fast = au == 1 and am == 0
     n_types, n_opt = table.shape[0], option_base.shape[0]
