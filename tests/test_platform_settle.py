@@ -138,3 +138,27 @@ def test_fee_components_above_the_total_name_the_fields_and_the_amounts() -> Non
     assert "fulamt_ownpay_amt+overlmt_selfpay" in err.value.en
     assert "110.00" in err.value.en and "medfee_sumamt 100.00" in err.value.en
     assert "超过医疗费总额" in err.value.zh
+
+
+def test_account_balance_carries_to_the_same_persons_next_claim() -> None:
+    """A member's account pays each claim from what the previous one left (DOMAIN §3.3; computed
+    by us from Beijing's 2024 rules: 50000 at level 3 leaves a personal share of 7105, so a 3000
+    account is emptied by the first claim; the second admission, 1000, pays the 650 second-admission
+    deductible and 5% of 350 in the 40000-100000 band, 667.50, all in cash)."""
+    first = {**CLAIM, "psn_no": "A", "acct_balc": "3000"}
+    second = {**CLAIM, "psn_no": "A", "medfee_sumamt": "1000", "setl_date": "2024-05-01"}
+    other = {**CLAIM, "psn_no": "B", "medfee_sumamt": "1000", "setl_date": "2024-05-01"}
+    out, _ = settle_document([first, second, other], Registry(), None)
+    a1, a2, b = (r["setlinfo"] for r in out["results"])
+    assert (a1["acct_pay"], a1["balc"]) == ("3000.00", "0.00")
+    assert (a2["acct_pay"], a2["psn_cash_pay"], a2["balc"]) == ("0.00", "667.50", "0.00")
+    assert b["acct_pay"] == "0.00"  # B never stated a balance: 0, not A's
+
+
+def test_a_stated_balance_overrides_the_carried_one() -> None:
+    first = {**CLAIM, "psn_no": "A", "acct_balc": "3000"}
+    second = {**CLAIM, "psn_no": "A", "medfee_sumamt": "1000", "setl_date": "2024-05-01",
+              "acct_balc": "500"}
+    out, _ = settle_document([first, second], Registry(), None)
+    a2 = out["results"][1]["setlinfo"]
+    assert (a2["acct_pay"], a2["balc"]) == ("500.00", "0.00")

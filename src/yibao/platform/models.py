@@ -64,8 +64,11 @@ class ClaimIn(_In):
     preselfpay_amt: Amount | None = None
     catb_amt: Amount | None = Field(None, description="乙类 amount; preselfpay = round(catb × "
                                                       "category_b_first_self_pay)")
-    acct_balc: Amount = Field("0", description="个人账户余额 before settlement")
-    mulaid_balc: Amount = Field("0", description="家庭共济 balance available")
+    acct_balc: Amount | None = Field(None, description="个人账户余额 before settlement; omitted: "
+                                     "the balance left by this psn_no's previous claim in the "
+                                     "same document, else 0")
+    mulaid_balc: Amount | None = Field(None, description="家庭共济 balance available; omitted: "
+                                       "what this psn_no's previous claim left, else 0")
     benefit_share: str | int | float = Field("100%", description="待遇比例, e.g. \"50%\" in a "
                                                                  "reduced-benefit wait; 0 = none")
 

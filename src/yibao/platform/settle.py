@@ -85,7 +85,7 @@ def _kind(med_type: str) -> str:
     return MED_TYPES[med_type]
 
 
-def _claim(policy: Policy, c: ClaimIn, person: int) -> Claim:
+def _claim(policy: Policy, c: ClaimIn, person: int, carried: tuple[int, int] = (0, 0)) -> Claim:
     if c.hosp_lv not in LEVELS:
         raise InputError("hosp_lv", c.hosp_lv, f"应为之一：{', '.join(LEVELS)}",
                          f"expected one of {', '.join(LEVELS)}")
@@ -106,8 +106,10 @@ def _claim(policy: Policy, c: ClaimIn, person: int) -> Claim:
         preselfpay_fen=None if c.preselfpay_amt is None else _fen(c.preselfpay_amt, "preselfpay_amt"),
         category_b_fen=None if c.catb_amt is None else _fen(c.catb_amt, "catb_amt"),
         remote=remote, benefit_share_bp=share,
-        account_balance_fen=_fen(c.acct_balc, "acct_balc"),
-        mulaid_balance_fen=_fen(c.mulaid_balc, "mulaid_balc"), person=person)
+        account_balance_fen=carried[0] if c.acct_balc is None else _fen(c.acct_balc, "acct_balc"),
+        mulaid_balance_fen=carried[1] if c.mulaid_balc is None else _fen(c.mulaid_balc,
+                                                                          "mulaid_balc"),
+        person=person)
 
 
 def _check_components(c: ClaimIn) -> None:
@@ -208,11 +210,18 @@ def settle_inputs(claims: Sequence[ClaimIn], registry: Registry, region: str | N
         groups.setdefault(name, []).append(i)
     outs: list[ClaimOut | None] = [None] * len(claims)
     results: list[ClaimResult | None] = [None] * len(claims)
+    # A member's account (and a relative's mutual-aid balance) carries from one claim to the next
+    # in the document unless the claim states it, so claims settle one at a time, in order.
+    carried: dict[str, tuple[int, int]] = {}
     for name, idx in groups.items():
         policy = registry.policy(name, list(reforms))
-        built = [_claim(policy, claims[i], persons[claims[i].psn_no]) for i in idx]
-        for i, r in zip(idx, settle_claims(policy, built, acc), strict=True):
-            outs[i], results[i] = _out(claims[i], policy, r), r
+        for i in idx:
+            c = claims[i]
+            built = _claim(policy, c, persons[c.psn_no], carried.get(c.psn_no, (0, 0)))
+            (r,) = settle_claims(policy, [built], acc)
+            outs[i], results[i] = _out(c, policy, r), r
+            carried[c.psn_no] = (built.account_balance_fen - r.amounts["acct_pay"],
+                                 built.mulaid_balance_fen - r.amounts["acct_mulaid_pay"])
     return ([o for o in outs if o is not None], [r for r in results if r is not None],
             _acc_out(persons, acc))
 
