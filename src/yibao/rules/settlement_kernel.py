@@ -34,6 +34,7 @@ from typing import Any, Final
 import numpy as np
 from numba import njit
 
+from yibao.rules._kernels import rdiv
 from yibao.rules.settlement_params import (
     N_CLASSES,
     N_LEVELS,
@@ -147,14 +148,7 @@ def _pay_py(cost: int, ra: int, sh: int, unit: int, mode: int) -> int:
     """
     if unit == 1 and mode == 0 and sh == FULL_SHARE:
         return (2 * cost * ra + FULL_SHARE) // (2 * FULL_SHARE)
-    num = cost * ra * sh
-    den = RATIO_DEN * unit
-    if mode == 0:
-        q = (2 * num + den) // (2 * den)
-    elif mode == 1:
-        q = (num + den - 1) // den
-    else:
-        q = num // den
+    q: int = rdiv(cost * ra * sh, RATIO_DEN * unit, mode)
     return q * unit
 
 
