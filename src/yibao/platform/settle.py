@@ -94,11 +94,10 @@ def _claim(policy: Policy, c: ClaimIn, person: int, carried: tuple[int, int] = (
     share = parse_rate_bp(c.benefit_share, "benefit_share")
     if not 0 <= share <= BP:
         raise InputError("benefit_share", c.benefit_share, "应在 0%..100%", "must be 0%..100%")
-    _check_components(c)
     remote = "local"
     if c.mdtrtarea_admvs and c.mdtrtarea_admvs != policy.region.code:
         remote = "registered" if c.remote_registered else "unregistered"
-    return Claim(
+    claim = Claim(
         date=c.setl_date, kind=_kind(c.med_type), benefit_class=_class(policy, c), level=c.hosp_lv,
         total_fen=_fen(c.medfee_sumamt, "medfee_sumamt"),
         full_self_pay_fen=_fen(c.fulamt_ownpay_amt, "fulamt_ownpay_amt"),
@@ -110,26 +109,27 @@ def _claim(policy: Policy, c: ClaimIn, person: int, carried: tuple[int, int] = (
         mulaid_balance_fen=carried[1] if c.mulaid_balc is None else _fen(c.mulaid_balc,
                                                                           "mulaid_balc"),
         person=person)
+    _check_components(claim)
+    return claim
 
 
-def _check_components(c: ClaimIn) -> None:
-    """Full self-pay, over-limit and first self-pay are parts of the total (DOMAIN §4.1)."""
-    total = _fen(c.medfee_sumamt, "medfee_sumamt")
-    parts = {"fulamt_ownpay_amt": c.fulamt_ownpay_amt, "overlmt_selfpay": c.overlmt_selfpay}
-    if c.preselfpay_amt is not None:
-        parts["preselfpay_amt"] = c.preselfpay_amt
-    if c.catb_amt is not None:
-        parts["catb_amt"] = c.catb_amt
-    fen = {k: _fen(v, k) for k, v in parts.items()}
-    if c.catb_amt is not None:
-        del fen["catb_amt"]  # only its first self-pay share counts against the total
-    if sum(fen.values()) > total:
+def _check_components(claim: Claim) -> None:
+    """Full self-pay, over-limit and first self-pay are parts of the total (DOMAIN §4.1).
+
+    A category-B amount is not itself a part: only its first self-pay share is, and that depends
+    on the region's ratio, so the kernel checks it; this names the fields a user wrote.
+    """
+    fen = {"fulamt_ownpay_amt": claim.full_self_pay_fen, "overlmt_selfpay": claim.over_limit_fen}
+    if claim.preselfpay_fen is not None:
+        fen["preselfpay_amt"] = claim.preselfpay_fen
+    parts, total = sum(fen.values()), claim.total_fen
+    if parts > total:
         shown = " + ".join(f"{k} {fen_to_yuan_str(v)}" for k, v in fen.items())
         raise InputError(
             "+".join(fen), shown,
-            f"费用分项之和 {fen_to_yuan_str(sum(fen.values()))} 超过医疗费总额 medfee_sumamt "
+            f"费用分项之和 {fen_to_yuan_str(parts)} 超过医疗费总额 medfee_sumamt "
             f"{fen_to_yuan_str(total)}；分项应是总额的一部分",
-            f"the fee components add up to {fen_to_yuan_str(sum(fen.values()))}, more than "
+            f"the fee components add up to {fen_to_yuan_str(parts)}, more than "
             f"medfee_sumamt {fen_to_yuan_str(total)}; they are parts of the total")
 
 
