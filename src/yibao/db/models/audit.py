@@ -1,1 +1,29 @@
-"""(filled by its owner in this session)"""
+"""The audit log: who read or changed what, when and why. Rows are only ever inserted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yibao.db.base import Base, utcnow
+
+
+class AuditEvent(Base):
+    """One audited action: a change, or a read of personal data (who, when, what, why)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_subject", "subject_type", "subject_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    action: Mapped[str] = mapped_column(String(48))  # e.g. person.read, enrollment.create, claim.settle
+    subject_type: Mapped[str] = mapped_column(String(32))  # person, employer, claim, ...
+    subject_id: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[str | None] = mapped_column(Text)  # comma-separated fields read or changed
+    purpose: Mapped[str | None] = mapped_column(String(256))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | refused | error
