@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench-quick bench mutation clean
+.PHONY: run test lint typecheck unit bench-quick bench mutation migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ bench: $(STAMP)
 
 mutation: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(BIN)/mutmut run; $(BIN)/mutmut results | tail -n 5
+
+# Until the first release the schema has one migration, regenerated from the models.
+migration: $(STAMP)
+	rm -f src/yibao/db/migrations/versions/0001_*.py /tmp/yibao-migration.db
+	$(BIN)/python -c "from alembic import command; from yibao.db.engine import make_engine; \
+	from yibao.db.migrate import alembic_config; \
+	command.revision(alembic_config(make_engine('sqlite:////tmp/yibao-migration.db')), \
+	message='initial schema', autogenerate=True, rev_id='0001')"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -21,11 +21,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from yibao.cli import bench, calc, demo, policy
+    from yibao.cli import bench, calc, db, demo, policy
 
     app.add_typer(policy.app, name="policy")
     app.add_typer(calc.app, name="calc")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(db.app, name="db")
     app.command("demo")(demo.demo)
 
 
