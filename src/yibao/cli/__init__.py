@@ -21,12 +21,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from yibao.cli import bench, calc, db, demo, policy
+    from yibao.cli import bench, calc, db, demo, export, policy
 
     app.add_typer(policy.app, name="policy")
     app.add_typer(calc.app, name="calc")
     app.add_typer(bench.app, name="bench")
     app.add_typer(db.app, name="db")
+    app.add_typer(export.app, name="export")
     app.command("demo")(demo.demo)
 
 
