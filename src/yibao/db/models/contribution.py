@@ -89,6 +89,9 @@ class ContributionMonth(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     paid_on: Mapped[dt.date | None] = mapped_column(Date)
     recognised: Mapped[bool] = mapped_column(default=False)
+    # payments side (admin/payments.py): a write-off of uncollectible arrears needs a reason
+    written_off_on: Mapped[dt.date | None] = mapped_column(Date)
+    write_off_reason: Mapped[str | None] = mapped_column(String(256))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("monthly_run.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -98,7 +101,8 @@ class Payment(Base):
     payment). ``unallocated_fen`` is what is not yet matched to assessed months (over-payment)."""
 
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("region_code", "reference"),)
+    __table_args__ = (UniqueConstraint("region_code", "reference"),
+                      Index("ix_payment_payer", "payer_kind", "payer_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     region_code: Mapped[RegionCode] = mapped_column(ForeignKey("region.code"))
     payer_kind: Mapped[str] = mapped_column(String(8))
@@ -108,6 +112,8 @@ class Payment(Base):
     received_on: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="payment")  # payment | refund
+    # a refund names the payment whose over-payment it returns (None: drawn from several)
+    refund_of_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
