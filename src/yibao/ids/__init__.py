@@ -7,7 +7,8 @@ it imports nothing from the database or the services, only :mod:`yibao.errors`.
 :mod:`~yibao.ids.person`      citizen ID (GB 11643-1999, 18 digits), legacy 15-digit ID,
                               foreigners' permanent residence ID (2017 and 2023 editions):
                               :func:`parse_person_id`, :func:`is_valid_person_id`,
-                              :func:`normalize_resident_id`, :func:`checksum_char`
+                              :func:`normalize_resident_id`, :func:`checksum_char`,
+                              :func:`person_id_reason`
 :mod:`~yibao.ids.batch`       :func:`validate_ids` — the same rules over millions of rows,
                               with an :class:`IdReason` code per row
 :mod:`~yibao.ids.uscc`        unified social credit code (GB 32100-2015):
@@ -36,6 +37,7 @@ from yibao.ids.person import (
     is_valid_person_id,
     normalize_resident_id,
     parse_person_id,
+    person_id_reason,
 )
 from yibao.ids.synthetic import synthetic_resident_id, synthetic_resident_ids
 from yibao.ids.uscc import USCC_ALPHABET, is_valid_uscc, organisation_code_check, parse_uscc, uscc_check_char
@@ -63,6 +65,7 @@ __all__ = [
     "organisation_code_check",
     "parse_person_id",
     "parse_uscc",
+    "person_id_reason",
     "reason_text",
     "synthetic_resident_id",
     "synthetic_resident_ids",

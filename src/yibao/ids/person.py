@@ -83,6 +83,7 @@ __all__ = [
     "is_valid_person_id",
     "normalize_resident_id",
     "parse_person_id",
+    "person_id_reason",
 ]
 
 PersonIdKind = Literal["resident", "resident_legacy15", "foreign_permanent_2017", "foreign_permanent_2023"]
@@ -360,9 +361,20 @@ def parse_person_id(text: str, field: str = "id_number", *, today: dt.date | Non
 
 def is_valid_person_id(text: str | None, *, today: dt.date | None = None) -> bool:
     """True when :func:`parse_person_id` would accept ``text``."""
+    return person_id_reason(text, today=today) is IdReason.ok
+
+
+def person_id_reason(text: str | None, *, today: dt.date | None = None) -> IdReason:
+    """The :class:`IdReason` of one value (``ok`` when valid), as :func:`validate_ids` gives per row.
+
+    None is ``empty``; any other non-text value is ``bad_characters``.
+    """
+    if text is None:
+        return IdReason.empty
     if not isinstance(text, str):
-        return False
-    return isinstance(_examine(clean_identifier(text), today), PersonId)
+        return IdReason.bad_characters
+    outcome = _examine(clean_identifier(text), today)
+    return outcome.reason if isinstance(outcome, _Rejection) else IdReason.ok
 
 
 def normalize_resident_id(text: str, field: str = "id_number", *, today: dt.date | None = None) -> str:
