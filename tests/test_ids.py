@@ -252,7 +252,9 @@ def test_non_text_values_are_refused_with_a_message() -> None:
     assert info.value.field == "id_number" and "expected the ID number as text" in info.value.en
     assert not is_valid_person_id(None)
     assert person_id_reason(None) is IdReason.empty
-    assert person_id_reason(3.5) is IdReason.bad_characters  # type: ignore[arg-type]
+    assert person_id_reason(float("nan")) is IdReason.empty
+    assert person_id_reason(3.5) is IdReason.bad_characters
+    assert person_id_reason(110105194912310025) is IdReason.bad_checksum
 
 
 def test_checksum_char_wants_17_digits() -> None:
@@ -368,20 +370,21 @@ variants = st.one_of(
     st.from_regex(r"\A9[0-9]{16}[0-9X]\Z"),
     st.builds(lambda n: f"USA3101{n:07d}", st.integers(0, 9_999_999)),
     st.none(),
+    st.integers(10**14, 10**18),
 )
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=200)
 @given(rows=st.lists(variants, max_size=40), chunk=st.integers(1, 50), today=st.none() | st.just(TODAY))
 def test_validate_ids_agrees_with_the_scalar_parser_row_by_row(
-    rows: list[str | None], chunk: int, today: dt.date | None
+    rows: list[str | int | None], chunk: int, today: dt.date | None
 ) -> None:
     got = validate_ids(rows, today=today, chunk_rows=chunk)
     assert len(got.normalised) == len(rows)
     for row, norm, code in zip(rows, got.normalised, got.reason.tolist(), strict=True):
         assert code == person_id_reason(row, today=today), row
-        if row is not None and code == IdReason.ok:
-            assert norm == parse_person_id(row, today=today).number, row
+        if code == IdReason.ok:
+            assert norm == parse_person_id(str(row), today=today).number, row
         else:
             assert norm is None, row
 
@@ -396,6 +399,30 @@ def test_synthetic_ids_in_bulk_are_all_valid_and_reproducible() -> None:
     assert (got.reason == 0).all()
     first = parse_person_id(numbers[0])
     assert first.birth_date == days[0].astype(dt.date) and (first.sex == "male") == bool(male[0])
+
+
+def test_synthetic_ids_in_bulk_take_one_region_per_row() -> None:
+    days = np.array(["1949-12-31", "2000-02-29", "1900-01-01"], dtype="datetime64[D]")
+    numbers = synthetic_resident_ids(np.random.default_rng(3), days, np.array([False, True, False]),
+                                     ["110105", "650102", "810000"])
+    decoded = [parse_person_id(x) for x in numbers]
+    assert [(p.region_code, p.birth_date, p.sex) for p in decoded] == [
+        ("110105", dt.date(1949, 12, 31), "female"), ("650102", dt.date(2000, 2, 29), "male"),
+        ("810000", dt.date(1900, 1, 1), "female")]
+
+
+def test_synthetic_ids_in_bulk_check_their_arguments() -> None:
+    days = np.array(["1990-01-01", "1991-01-01"], dtype="datetime64[D]")
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError, match="male"):
+        synthetic_resident_ids(rng, days, np.array([True]))
+    with pytest.raises(InputError, match="region_codes"):
+        synthetic_resident_ids(rng, days, np.array([True, False]), ["110105"])
+    with pytest.raises(InputError, match="region_code"):
+        synthetic_resident_ids(rng, days, np.array([True, False]), ["110105", "000000"])
+    with pytest.raises(InputError, match="birth_dates"):
+        synthetic_resident_ids(rng, days - np.timedelta64(40000, "D"), np.array([True, False]))
+    assert synthetic_resident_ids(rng, days[:0], np.array([], dtype=bool)) == []
 
 
 def test_synthetic_id_arguments_are_checked() -> None:

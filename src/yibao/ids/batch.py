@@ -15,7 +15,6 @@ Rows are processed in chunks so memory stays bounded for tens of millions of row
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import NamedTuple
@@ -23,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from yibao.ids._text import clean_identifier
+from yibao.ids._text import cell_text, clean_identifier
 from yibao.ids.person import (
     EARLIEST_BIRTH_DATE,
     MOD11_CHARS,
@@ -54,7 +53,6 @@ _WEIGHTS = np.array(MOD11_WEIGHTS, dtype=np.float32)
 _PROVINCE = np.zeros(100, dtype=np.bool_)
 _PROVINCE[sorted(PROVINCE_CODES)] = True
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
-_NOT_TEXT = "\x00" * 18  # stands for a non-text cell: the scalar parser names its first character
 _CHUNK_ROWS = 1 << 18
 
 
@@ -69,16 +67,6 @@ def reason_text(code: int, lang: str = "zh") -> str:
     """The short text of one reason code, in Chinese (``zh``) or English (``en``)."""
     zh, en = REASON_TEXT[IdReason(code)]
     return en if lang == "en" else zh
-
-
-def _as_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""  # a missing cell (None, or NaN from a dataframe)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(value)  # a spreadsheet that typed an ID column as integers
-    return _NOT_TEXT
 
 
 def _number(cols: U8, start: int, width: int) -> npt.NDArray[np.int32]:
@@ -157,7 +145,7 @@ def _fast_rows(
 
 
 def _chunk(cells: list[object], today: dt.date | None) -> tuple[list[str | None], I8]:
-    texts = [c if c.__class__ is str else _as_text(c) for c in cells]
+    texts = [c if c.__class__ is str else cell_text(c) for c in cells]
     n = len(texts)
     lens = np.fromiter(map(len, texts), dtype=np.intp, count=n)
     reason = np.zeros(n, dtype=np.int8)
@@ -188,9 +176,10 @@ def validate_ids(
     """Validate a column of person ID numbers; ``(normalised, reason)`` per row.
 
     ``normalised[i]`` is the canonical number (a legacy 15-digit number as 18 digits) or None;
-    ``reason[i]`` is the :class:`IdReason` (0 when valid; see :func:`reason_text`). None, blank
-    and NaN cells are ``empty``; an integer cell is read as its digits; any other non-text cell is
-    ``bad_characters``. ``today`` bounds birth dates as in :func:`parse_person_id`.
+    ``reason[i]`` is the :class:`IdReason` (0 when valid; see :func:`reason_text`), the same as
+    :func:`person_id_reason` of the cell: None, blank and NaN cells are ``empty``, an integer cell
+    is read as its digits, any other non-text cell is ``bad_characters``. ``today`` bounds birth
+    dates as in :func:`parse_person_id`.
     """
     normalised: list[str | None] = []
     parts: list[I8] = []

@@ -69,7 +69,7 @@ from enum import IntEnum
 from typing import Literal
 
 from yibao.errors import InputError
-from yibao.ids._text import clean_identifier
+from yibao.ids._text import cell_text, clean_identifier
 
 __all__ = [
     "EARLIEST_BIRTH_DATE",
@@ -361,19 +361,16 @@ def parse_person_id(text: str, field: str = "id_number", *, today: dt.date | Non
 
 def is_valid_person_id(text: str | None, *, today: dt.date | None = None) -> bool:
     """True when :func:`parse_person_id` would accept ``text``."""
-    return person_id_reason(text, today=today) is IdReason.ok
+    return isinstance(text, str) and person_id_reason(text, today=today) is IdReason.ok
 
 
-def person_id_reason(text: str | None, *, today: dt.date | None = None) -> IdReason:
-    """The :class:`IdReason` of one value (``ok`` when valid), as :func:`validate_ids` gives per row.
+def person_id_reason(text: object, *, today: dt.date | None = None) -> IdReason:
+    """The :class:`IdReason` of one feed cell (``ok`` when valid), as :func:`validate_ids` gives.
 
-    None is ``empty``; any other non-text value is ``bad_characters``.
+    None and NaN are ``empty``, an integer is read as its digits, any other non-text value is
+    ``bad_characters`` (:func:`parse_person_id` itself accepts text only).
     """
-    if text is None:
-        return IdReason.empty
-    if not isinstance(text, str):
-        return IdReason.bad_characters
-    outcome = _examine(clean_identifier(text), today)
+    outcome = _examine(clean_identifier(cell_text(text)), today)
     return outcome.reason if isinstance(outcome, _Rejection) else IdReason.ok
 
 

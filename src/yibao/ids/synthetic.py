@@ -80,16 +80,24 @@ def synthetic_resident_ids(
     if n and days.min() < np.datetime64(EARLIEST_BIRTH_DATE, "D"):
         raise InputError("birth_dates", str(days.min()), "出生日期应在 1900-01-01 及以后",
                          "birth dates must be on or after 1900-01-01")
-    regions = [region_codes] * n if isinstance(region_codes, str) else list(region_codes)
-    if len(regions) != n:
-        raise InputError("region_codes", len(regions), f"应为 1 个或 {n} 个代码", f"expected 1 or {n} codes")
-    region_digits = np.frombuffer("".join(_region(r) for r in regions).encode("ascii"), dtype=np.uint8)
-    ymd = np.char.replace(days.astype("U10"), "-", "")
-    date_digits = np.frombuffer("".join(ymd.tolist()).encode("ascii"), dtype=np.uint8)
+    if isinstance(region_codes, str):
+        region = np.frombuffer(_region(region_codes).encode("ascii"), dtype=np.uint8).astype(np.int64)
+        regions = np.broadcast_to(region - 48, (n, 6))
+    else:
+        codes = list(region_codes)
+        if len(codes) != n:
+            raise InputError("region_codes", len(codes), f"应为 1 个或 {n} 个代码",
+                             f"expected 1 or {n} codes")
+        joined = "".join(_region(r) for r in codes).encode("ascii")
+        regions = np.frombuffer(joined, dtype=np.uint8).astype(np.int64).reshape(n, 6) - 48
+    years, months = days.astype("datetime64[Y]"), days.astype("datetime64[M]")
+    ymd = ((years.astype(np.int64) + 1970) * 10000 + (months - years).astype(np.int64) * 100 + 100
+           + (days - months).astype(np.int64) + 1)
     seq = 2 * rng.integers(0, 500, size=n) + male_arr
     digits = np.empty((n, 18), dtype=np.uint8)
-    digits[:, :6] = region_digits.reshape(n, 6) - 48
-    digits[:, 6:14] = date_digits.reshape(n, 8) - 48
+    digits[:, :6] = regions
+    for j in range(8):  # YYYYMMDD, most significant digit first
+        digits[:, 6 + j] = ymd // 10 ** (7 - j) % 10
     digits[:, 14], digits[:, 15], digits[:, 16] = seq // 100, seq // 10 % 10, seq % 10
     chars = digits + 48
     chars[:, 17] = _CHECK[(digits[:, :17].astype(np.int64) @ _W) % 11]
