@@ -204,6 +204,9 @@ CATALOGUE: dict[str, ParamSpec] = {
         _p("account.retiree.flexible_factor", Kind.rate, "bp", "灵活就业退休人员划入系数",
            "share of the retiree credit for retirees who were flexible workers"),
         _p("account.credit_rounding", Kind.rounding, "-", "个人账户划入取整", "rounding of credits"),
+        _p("account.family_mutual_aid.relations", Kind.choices, "-", "个人账户家庭共济可用亲属",
+           "relatives whose costs the account may pay (family mutual aid)",
+           ("spouse", "child", "parent", "near_relative")),
         # -- settlement ----------------------------------------------------------------------
         *_settlement("inpatient", "住院"),
         *_settlement("outpatient", "普通门诊"),
@@ -219,6 +222,10 @@ CATALOGUE: dict[str, ParamSpec] = {
         _p("remote.unregistered_ratio_reduction", Kind.rate, "bp", "异地就医未备案支付比例降低",
            "remote care, not registered: ratio reduction (percentage points)"),
         # -- eligibility ---------------------------------------------------------------------
+        # -- enrollment ----------------------------------------------------------------------
+        _p("enrollment.flexible.hukou_required", Kind.choice, "-", "灵活就业人员参保户籍条件",
+           "hukou condition for flexible workers enrolling",
+           ("none", "local_hukou", "local_hukou_or_residence")),
         _p("eligibility.waiting.unit_months", Kind.integer, "months", "单位职工新参保等待期",
            "waiting period, unit employees enrolling"),
         _p("eligibility.waiting.flexible_months", Kind.integer, "months", "灵活就业人员新参保等待期",
