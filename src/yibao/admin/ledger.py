@@ -26,6 +26,7 @@ local_supplement_fund      credit   地方附加 (Shanghai)
 individual_account         credit   个人账户, one per person; never negative
 family_mutual_aid          credit   家庭共济: a holder's account paying for a relative (clears to 0)
 provider_payable           credit   owed to designated providers for settled claims
+resident_premium_payable   credit   a relative's resident premium paid from an account (DOMAIN §3.3)
 inter_region_clearing      credit   balances in transit between two regions of the installation
 =========================  =======  =====================================================
 """
@@ -83,6 +84,8 @@ ACCOUNT_KINDS: dict[str, Kind] = {
     "individual_account": Kind("credit", True, "person", "个人账户", "individual account"),
     "family_mutual_aid": Kind("credit", False, None, "家庭共济", "family mutual aid"),
     "provider_payable": Kind("credit", False, None, "应付定点机构", "payable to providers"),
+    "resident_premium_payable": Kind("credit", False, None, "应付城乡居民医保保费",
+                                     "resident premiums paid from accounts, owed to the resident fund"),
     "inter_region_clearing": Kind("credit", False, None, "跨统筹区清算", "inter-region clearing"),
 }
 
