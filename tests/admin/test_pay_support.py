@@ -45,8 +45,9 @@ def employer(s: Session, region: str = "110000", uscc: str | None = None) -> Emp
 
 def enroll(s: Session, p: Person, region: str = "110000", category: str = "in_service",
            emp: Employer | None = None, start_month: int = 202001, **kw: object) -> Enrollment:
+    fields: dict[str, object] = {"status": "active", **kw}
     en = Enrollment(person_id=p.id, region_code=region, scheme="employee", category=category,
-                    employer_id=emp.id if emp else None, start_month=start_month, status="active", **kw)
+                    employer_id=emp.id if emp else None, start_month=start_month, **fields)
     s.add(en)
     s.flush()
     return en

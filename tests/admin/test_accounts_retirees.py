@@ -1,0 +1,125 @@
+"""The retiree monthly account credit run: amounts by the rule in force, exactly once, resumable.
+
+Beijing (京劳社医发〔2006〕9号, kept by the 2022 reform; beijing.yaml account.retiree.fixed_tiers):
+100 yuan a month under 70, 110 from 70. Shanghai (shanghai.yaml, PD shanghai): 1680 yuan a year
+under 75, 1890 from 75, i.e. 140 / 157.50 a month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from test_pay_support import enroll, person
+
+from yibao.admin import accounts, ledger
+from yibao.admin.accounts import credit_retirees
+from yibao.admin.uow import run
+from yibao.db.models.ledger import LedgerTransfer
+from yibao.db.models.ops import MonthlyRun
+from yibao.errors import InputError
+
+
+def _retirees(engine: Engine, region: str, births: list[dt.date], **kw: Any) -> list[int]:
+    def step(s: Session) -> list[int]:
+        out = []
+        for b in births:
+            p = person(s, b)
+            enroll(s, p, region, "retiree", start_month=202001, retired_on=dt.date(2020, 1, 1), **kw)
+            out.append(p.id)
+        return out
+    return run(engine, step)
+
+
+def _balances(engine: Engine, region: str, pids: list[int]) -> list[int]:
+    with Session(engine) as s:
+        return [accounts.account_balance(s, region, p) for p in pids]
+
+
+def test_beijing_retirees_credited_100_or_110_once(engine: Engine) -> None:
+    # ages on 2024-03-01: 69 (born 1954-03-02), 70 (born 1954-03-01), 80
+    pids = _retirees(engine, "110000", [dt.date(1954, 3, 2), dt.date(1954, 3, 1), dt.date(1944, 1, 1)])
+    first = credit_retirees(engine, "110000", 202403)
+    assert (first.credited, first.amount_fen, first.already_done) == (3, 10_000 + 11_000 + 11_000, False)
+    assert _balances(engine, "110000", pids) == [10_000, 11_000, 11_000]
+    again = credit_retirees(engine, "110000", 202403)
+    assert (again.credited, again.already_done, again.rows_done) == (0, True, 3)
+    assert _balances(engine, "110000", pids) == [10_000, 11_000, 11_000]
+    with Session(engine) as s:
+        pool = ledger.account(s, "110000", "pooled_fund")
+        assert ledger.balance(s, pool) == -32_000  # paid out of the pooled fund (post-reform)
+        run_row = s.scalar(select(MonthlyRun))
+        assert run_row is not None and (run_row.kind, run_row.status) == ("retiree_credit", "done")
+    # the next month is a new run
+    assert credit_retirees(engine, "110000", 202404).credited == 3
+
+
+def test_shanghai_retirees_1680_or_1890_a_year(engine: Engine) -> None:
+    pids = _retirees(engine, "310000", [dt.date(1950, 1, 1), dt.date(1949, 1, 1)])  # 74 and 75 in 2024-03
+    for m in range(202401, 202413):
+        credit_retirees(engine, "310000", m)
+    assert _balances(engine, "310000", pids) == [168_000, 189_000]
+
+
+def test_who_is_credited(engine: Engine) -> None:
+    """Only retiree enrollments covering the month, not suspended, of persons alive on its first day."""
+    def step(s: Session) -> dict[str, int]:
+        ids = {}
+        for name, kw in {"ok": {}, "ended": {"end_month": 202402, "status": "ended"},
+                         "later": {"start_month": 202404}, "suspended": {"status": "suspended"}}.items():
+            p = person(s, dt.date(1950, 1, 1))
+            args: dict[str, Any] = {"start_month": 202001, "retired_on": dt.date(2020, 1, 1), **kw}
+            enroll(s, p, "110000", "retiree", **args)
+            ids[name] = p.id
+        dead = person(s, dt.date(1950, 1, 1))
+        dead.death_date = dt.date(2024, 2, 20)
+        enroll(s, dead, "110000", "retiree", start_month=202001)
+        ids["dead"] = dead.id
+        worker = person(s, dt.date(1980, 1, 1))
+        enroll(s, worker, "110000", "in_service", start_month=202001)
+        ids["in_service"] = worker.id
+        return ids
+
+    ids = run(engine, step)
+    assert credit_retirees(engine, "110000", 202403).credited == 1
+    with Session(engine) as s:
+        assert {k: accounts.account_balance(s, "110000", v) for k, v in ids.items()} == \
+            {"ok": 11_000, "ended": 0, "later": 0, "suspended": 0, "dead": 0, "in_service": 0}
+
+
+def test_a_killed_run_resumes_and_credits_each_retiree_once(engine: Engine,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    pids = _retirees(engine, "110000", [dt.date(1956, 1, 1)] * 5)  # 68: 100 yuan
+    real_post = ledger.post
+    calls = {"n": 0}
+
+    def failing_post(*a: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the process "dies" in the third chunk
+            raise SystemExit("killed")
+        return real_post(*a, **kw)
+
+    monkeypatch.setattr(ledger, "post", failing_post)
+    with pytest.raises(SystemExit):
+        credit_retirees(engine, "110000", 202403, chunk_size=2)
+    monkeypatch.setattr(ledger, "post", real_post)
+    assert _balances(engine, "110000", pids) == [10_000] * 4 + [0]  # two whole chunks committed
+    done = credit_retirees(engine, "110000", 202403, chunk_size=2)
+    assert (done.credited, done.rows_done) == (1, 5)
+    assert _balances(engine, "110000", pids) == [10_000] * 5
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(LedgerTransfer)) == 3
+
+
+def test_former_flexible_worker_factor_and_unknown_region(engine: Engine) -> None:
+    """National default account.retiree.flexible_factor is 100% (national.yaml): Beijing pays a
+    retiree who was a flexible worker the same 100 yuan."""
+    pids = _retirees(engine, "110000", [dt.date(1956, 1, 1)], was_flexible=True)
+    credit_retirees(engine, "110000", 202403)
+    assert _balances(engine, "110000", pids) == [10_000]
+    with pytest.raises(InputError) as e:
+        credit_retirees(engine, "999999", 202403)
+    assert e.value.field == "region"
