@@ -208,3 +208,23 @@ def test_verify_reports_an_unbalanced_transfer_and_the_first_negative_row(engine
     assert rep.unbalanced == [{"transfer_id": u_id, "sum_fen": 7}]
     assert rep.negative is not None and rep.negative["transfer_id"] == t_id
     assert (rep.negative["value_date"], rep.negative["balance_fen"]) == ("2024-02-01", -500)
+
+
+def test_near_relatives_only_from_2024_08(engine: Engine) -> None:
+    """national.yaml account.family_mutual_aid.relations: spouse, children, parents from
+    国办发〔2021〕14号; near relatives (近亲属) from 2024-08-01 (PD national_rules)."""
+    ids = _family(engine)
+
+    def step(s: Session) -> None:
+        h = s.get(Person, ids["holder"])
+        assert h is not None
+        sibling = person(s, dt.date(1988, 8, 8))
+        link(s, h, sibling, "near_relative", dt.date(2024, 1, 1))
+        ids["sibling"] = sibling.id
+
+    run(engine, step)
+    with pytest.raises(InputError) as e:
+        _pay(engine, ids, 1_000, "sib-1", for_="sibling", on=dt.date(2024, 7, 31))
+    assert "account.family_mutual_aid.relations" in e.value.en and "near_relative" in e.value.zh
+    paid = _pay(engine, ids, 1_000, "sib-2", for_="sibling", on=dt.date(2024, 8, 1))
+    assert paid.balance_after_fen == 49_000

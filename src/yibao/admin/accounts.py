@@ -340,8 +340,10 @@ def pay_from_account(session: Session, actor: Actor, region: str, person_id: int
     """Pay ``amount_fen`` from ``person_id``'s individual account (DOMAIN §3.3).
 
     Own use: DR individual_account(holder) / CR provider_payable. For a relative (家庭共济):
-    a :class:`FamilyLink` holder → relative valid on ``on_date`` is required (spouse, children and
-    parents, seed 004; near relatives from 2024, PD national_rules), and the money passes through
+    a :class:`FamilyLink` holder → relative valid on ``on_date`` is required, whose relation the
+    region allows on that date (``account.family_mutual_aid.relations``: spouse, children and
+    parents from 国办发〔2021〕14号; near relatives from 2024-08-01, PD national_rules), and the money
+    passes through
     ``family_mutual_aid``: DR account / CR family_mutual_aid; DR family_mutual_aid / CR
     provider_payable, or CR resident_premium_payable for the relative's resident premium (LS §3).
     The ledger refuses an overdraft under a row lock (InsufficientBalance); ``key`` makes a replay
@@ -359,7 +361,7 @@ def pay_from_account(session: Session, actor: Actor, region: str, person_id: int
                              "expected one of " + ", ".join(PURPOSES))
         if not key:
             raise InputError("key", key, "账户支付须带幂等键", "an account payment needs an idempotency key")
-        region_policy(session, region)
+        policy = region_policy(session, region)
         _person(session, person_id)
         holder_ia = ledger.account(session, region, "individual_account", person_id)
         link: FamilyLink | None = None
@@ -377,6 +379,14 @@ def pay_from_account(session: Session, actor: Actor, region: str, person_id: int
                     f"family mutual aid: an account pays only for a relative linked to the holder on "
                     f"{on_date} (spouse, children, parents; near relatives from 2024); there is no such "
                     f"link from person {person_id} to {for_person_id}")
+            allowed = policy.at(on_date).get("account.family_mutual_aid.relations")
+            if link.relation not in allowed:
+                raise InputError(
+                    "for_person_id", for_person_id,
+                    f"家庭共济：{on_date} 本地区个人账户可为 {'、'.join(allowed)} 支付"
+                    f"（account.family_mutual_aid.relations），共济关系为 {link.relation}",
+                    f"family mutual aid: on {on_date} the region's accounts pay for {', '.join(allowed)} "
+                    f"(account.family_mutual_aid.relations); the link is {link.relation}")
         elif purpose == "resident_premium":
             raise InputError("purpose", purpose, "职工账户只能为共济关系中的亲属缴纳居民医保保费",
                              "an employee account pays resident premiums only for a linked relative")
