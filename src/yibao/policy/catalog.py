@@ -240,6 +240,8 @@ CATALOGUE: dict[str, ParamSpec] = {
            "longest gap that back-payment keeps continuous"),
         _p("eligibility.benefit_start", Kind.choice, "-", "待遇享受起始", "when benefits start",
            ("same_month", "next_month")),
+        _p("eligibility.waiting.max_months", Kind.integer, "months", "等待期最长月数",
+           "longest waiting period any rule of the region sets"),
         # -- retirement ----------------------------------------------------------------------
         _p("retirement.min_years.male", Kind.integer, "years", "男性最低缴费年限",
            "minimum contribution years, men"),
