@@ -29,6 +29,8 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(export.app, name="export")
     app.command("demo")(demo.demo)
+    from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
+    admin_money.install(app)
 
 
 def main() -> None:

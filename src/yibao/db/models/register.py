@@ -28,7 +28,7 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     id_kind: Mapped[str] = mapped_column(String(32))
     id_number: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64), index=True)  # search by name (yibao person find)
     sex: Mapped[str] = mapped_column(String(6))  # male | female
     birth_date: Mapped[dt.date] = mapped_column(Date)
     hukou_region: Mapped[str | None] = mapped_column(String(6))  # GB/T 2260 code of the hukou
