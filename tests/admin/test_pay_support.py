@@ -25,7 +25,7 @@ from yibao.policy.registry import Registry, default_registry
 from yibao.rules.contribution import ContributionParams, assess_contributions, person_type_codes
 
 _seq = itertools.count(1)
-USCC = {"110000": "91110000MA01ABCD1M", "310000": "91310000MA1FL0000N"}
+USCC = {"110000": "91110000MA01ABCD52", "310000": "91310000MA1FL0007C"}  # valid (GB 32100-2015)
 
 
 def person(s: Session, birth: dt.date, sex: str = "male", name: str = "张三") -> Person:
