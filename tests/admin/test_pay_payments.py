@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +18,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from test_pay_support import assess, employer, enroll, person
 
-from yibao.admin import ledger, payments
+from yibao.admin import accounts, ledger, payments
 from yibao.admin.accounts import verify_ledger
 from yibao.admin.uow import SYSTEM, IdempotencyConflict, run
 from yibao.db.models.contribution import ContributionMonth, Payment, PaymentAllocation
 from yibao.db.models.ledger import LedgerEntry, LedgerTransfer
+from yibao.db.models.register import Region
 from yibao.errors import InputError
+from yibao.policy.registry import Registry
 
 BJ = "110000"
 WAGE = 1_000_000  # 10000 yuan a month, inside Beijing's 2023-07 limits 6326–33891 (京人社发〔2023〕8号)
@@ -270,3 +273,51 @@ def test_apply_unallocated_matches_months_assessed_later(engine: Engine) -> None
     with Session(engine) as s:
         p = s.get(Payment, pay.id)
         assert p is not None and p.unallocated_fen == 0
+
+
+def _flex_registry(tmp_path: Path, credited: str | None) -> Registry:
+    """A test region on Beijing's rules; ``credited`` is a PLACEHOLDER for the flexible-worker
+    account rule Beijing's file does not source yet (a user would supply it with --policy-file)."""
+    extra = "parameters: {}\n" if credited is None else (
+        "parameters:\n  account.flexible.credited:\n"
+        f"    - {{from: 2018-01-01, value: {credited}, source: placeholder}}\n")
+    f = tmp_path / f"flex_{credited}.yaml"
+    f.write_text(
+        'region:\n  code: "990112"\n  pinyin: beijing_flex_test\n  name_zh: 测试\n  name_en: test\n'
+        "  inherits: beijing\n  pooling_level: hypothetical\n  confidence: low\n"
+        "sources:\n  placeholder:\n    title: placeholder for a mechanism test; not a Beijing rule\n"
+        "    confidence: low\n" + extra, encoding="utf-8")
+    return Registry(policy_files=[f])
+
+
+def test_a_missing_account_rule_keeps_the_money_and_recognises_later(engine: Engine, tmp_path: Path) -> None:
+    """A Beijing flexible worker pays 553.56 yuan for 2024-03 (7908 × 7%, 京人社发〔2023〕8号).
+    Whether part of it is credited to an account is not sourced (account.flexible.credited is
+    unknown): the payment is recorded and the month paid, the money waits in contribution_deferred,
+    and recognise_pending() splits it once the value is supplied."""
+    unknown, known = _flex_registry(tmp_path, None), _flex_registry(tmp_path, "false")
+    with Session(engine) as s, s.begin():
+        s.add(Region(code="990112", policy="beijing_flex_test", name_zh="测试", name_en="test"))
+
+    def step(s: Session) -> tuple[int, int]:
+        p = person(s, dt.date(1980, 1, 1))
+        cm = assess(s, enroll(s, p, "990112", "flexible"), 202403, 800_000, registry=unknown)
+        assert cm.total_fen == 55_356 and cm.payer_kind == "person"
+        payments.record_payment(s, SYSTEM, "990112", "person", p.id, 55_356, dt.date(2024, 4, 1), "F1",
+                                registry=unknown)
+        return p.id, cm.id
+
+    pid, cm_id = run(engine, step)
+    cm = _cm(engine, cm_id)
+    assert (cm.status, cm.recognised) == ("paid", False)
+
+    def bal(s: Session, kind: str) -> int:
+        return ledger.balance(s, ledger.account(s, "990112", kind))
+
+    with Session(engine) as s:
+        assert bal(s, "contribution_deferred") == 55_356 and bal(s, "pooled_fund") == 0
+    assert run(engine, lambda s: payments.recognise_pending(s, "990112", known)) == 1
+    with Session(engine) as s:
+        assert bal(s, "contribution_deferred") == 0 and bal(s, "pooled_fund") == 55_356
+        assert accounts.account_balance(s, "990112", pid) == 0
+    assert _cm(engine, cm_id).recognised
