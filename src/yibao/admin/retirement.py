@@ -48,7 +48,7 @@ import calendar
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -104,7 +104,7 @@ __all__ = [
 CM = ContributionMonth
 OPEN = ("due", "partial")
 SEX_CODES = {"male": 0, "female": 1}
-ArrearsScope = Literal["person", "unit"]
+ARREARS_SCOPES = ("person", "unit")  # the member's sub-account of the unit (分户管理) | the whole unit
 REASON_TEXT = {
     RetirementReason.eligible: ("符合条件", "eligible"),
     RetirementReason.short_of_years: ("缴费年限不足", "short of years"),
@@ -203,7 +203,7 @@ def record_history(session: Session, actor: Actor, person_id: int, region: str, 
 
 # -- the check -----------------------------------------------------------------------------------
 def _arrears(session: Session, person_id: int, region: str, through: int,
-             scope: ArrearsScope) -> list[dict[str, Any]]:
+             scope: str) -> list[dict[str, Any]]:
     """Open months the person's units owe in ``region`` up to ``through``, per unit."""
     payers = set(session.scalars(select(CM.payer_id).where(
         CM.person_id == person_id, CM.region_code == region, CM.payer_kind == "employer").distinct()))
@@ -238,11 +238,11 @@ def _shortfall_paid(session: Session, person_id: int, region: str, on_date: dt.d
 
 
 def _check(session: Session, region: str, person: Person, on_date: dt.date, registry: Registry | None,
-           scope: ArrearsScope, price: bool | None = None) -> dict[str, Any]:
+           scope: str, price: bool | None = None) -> dict[str, Any]:
     if person.sex not in SEX_CODES:
         raise InputError("sex", person.sex, "退休年限按性别规定：性别应为 male 或 female",
                          "minimum years depend on sex: expected male or female")
-    if scope not in ("person", "unit"):
+    if scope not in ARREARS_SCOPES:
         raise InputError("arrears_scope", scope, "应为 person（本人分户）或 unit（单位全部欠费）",
                          "expected person (the member's own sub-account) or unit (the whole unit)")
     snap = snapshot(session, region, on_date, registry)
@@ -295,7 +295,7 @@ def _check(session: Session, region: str, person: Person, on_date: dt.date, regi
 
 def retirement_check(session: Session, region: str, person_id: int, on_date: dt.date, *,
                      actor: Actor = SYSTEM, registry: Registry | None = None,
-                     arrears_scope: ArrearsScope = "person") -> dict[str, Any]:
+                     arrears_scope: str = "person") -> dict[str, Any]:
     """Whether the person may retire in ``region`` on ``on_date`` (module docstring): eligible,
     reason, months short, the shortfall payment where the region prices it, the explanation.
     Changes nothing; the read of personal data is audited."""
@@ -347,8 +347,8 @@ def _ending(session: Session, person_id: int, region: str, month: int) -> tuple[
 
 def retire(session: Session, actor: Actor, person_id: int, region: str, retired_on: dt.date, pension_fen: int,
            key: str | None = None, *, registry: Registry | None = None,
-           arrears_scope: ArrearsScope = "person",
-           mode: Literal["with_unit", "separate"] = "with_unit") -> dict[str, Any]:
+           arrears_scope: str = "person",
+           mode: str = "with_unit") -> dict[str, Any]:
     """Switch the person to retiree cover (module docstring); refused while the check fails.
 
     ``mode`` is ``retiree_enrollment_mode`` (seed 003): ``with_unit`` keeps the unit on the retiree
