@@ -8,6 +8,9 @@ under 75, 1890 from 75, i.e. 140 / 157.50 a month.
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -123,3 +126,47 @@ def test_former_flexible_worker_factor_and_unknown_region(engine: Engine) -> Non
     with pytest.raises(InputError) as e:
         credit_retirees(engine, "999999", 202403)
     assert e.value.field == "region"
+
+
+KILLED_RUN = """
+import sys, time
+from yibao.admin import accounts, ledger
+from yibao.db.engine import make_engine
+real = ledger.post
+def slow(*a, **kw):
+    t = real(*a, **kw)
+    time.sleep(0.1)  # inside the chunk's transaction: a kill here leaves it uncommitted
+    return t
+ledger.post = slow
+accounts.credit_retirees(make_engine(sys.argv[1]), "110000", 202403, progress=True, chunk_size=2)
+"""
+
+
+def test_a_real_process_killed_mid_run_leaves_whole_chunks_and_rerun_completes(engine: Engine) -> None:
+    """Crash safety (issue 4): kill -9 a real process in the middle of the run; the database holds
+    whole chunks only, and running again credits every retiree exactly once."""
+    n = 40
+    pids = _retirees(engine, "110000", [dt.date(1956, 1, 1)] * n)
+    url = engine.url.render_as_string(hide_password=False)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, url], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen = 0
+    for line in proc.stderr:
+        seen += line.startswith("retiree credit")
+        if seen == 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    with Session(engine) as s:
+        row = s.scalar(select(MonthlyRun))
+        assert row is not None
+        status, rows_done = row.status, row.rows_done
+    credited = [b for b in _balances(engine, "110000", pids) if b]
+    assert status == "running" and rows_done == len(credited)
+    assert credited and len(credited) < n and set(credited) == {10_000} and len(credited) % 2 == 0
+    done = credit_retirees(engine, "110000", 202403, chunk_size=2)
+    assert done.rows_done == n and done.credited == n - len(credited)
+    assert _balances(engine, "110000", pids) == [10_000] * n
+    with Session(engine) as s:
+        assert accounts.verify_ledger(s).ok
