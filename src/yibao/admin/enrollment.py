@@ -376,7 +376,7 @@ def conflicts(session: Session, region: str | None = None) -> list[Conflict]:
         code = resolve_region(session, region).code
         stmt = stmt.where(or_(a.region_code == code, b.region_code == code))
     out: list[Conflict] = []
-    for x, y in session.execute(stmt.order_by(a.person_id, a.id, b.id)).tuples():
+    for x, y in session.execute(stmt.order_by(a.person_id, a.id, b.id)):
         kind = "_".join(sorted((x.scheme, y.scheme)))
         ends = [e for e in (x.end_month, y.end_month) if e is not None]
         out.append(Conflict(x.person_id, kind, x.id, y.id, (x.region_code, y.region_code),
