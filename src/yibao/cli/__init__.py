@@ -31,6 +31,8 @@ def _register() -> None:
     app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)
+    from yibao.cli import admin_cases  # yibao transfer | retire
+    admin_cases.install(app)
 
 
 def main() -> None:
