@@ -31,6 +31,7 @@ from test_transfer_support import (
 )
 
 from yibao.admin import ledger
+from yibao.admin.accounts import credit_retirees
 from yibao.admin.audit import events_for
 from yibao.admin.retirement import (
     RetirementRefused,
@@ -136,6 +137,18 @@ def test_beijing_woman_with_20_years_retires_and_becomes_a_retiree(engine: Engin
     with pytest.raises(InputError) as err:
         _retire(engine, pid, reg, key="r2")
     assert "already retired" in err.value.en
+
+
+def test_a_new_retiree_gets_the_retiree_account_credit(engine: Engine, tmp_path: Path) -> None:
+    """After the switch the monthly retiree credit applies: Beijing 100 yuan a month under 70 from
+    2022-09-01 (PD beijing, account.retiree.fixed_tiers), credited for 2024-07."""
+    reg = beijing_registry(engine, tmp_path)
+    pid, _ = _beijing_woman(engine, 240, 200407)
+    _retire(engine, pid, reg)
+    done = credit_retirees(engine, BJ, 202407, registry=reg)
+    assert done.rows_done == 1
+    with Session(engine) as s:
+        assert ledger.balance(s, ledger.account(s, BJ, "individual_account", pid)) == 10000
 
 
 def test_shipped_beijing_has_no_local_minimum_and_the_check_names_it(engine: Engine) -> None:

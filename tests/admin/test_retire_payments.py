@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -120,6 +120,27 @@ def test_instalments_sum_exactly_to_the_total(total: int, count: int) -> None:
     parts = instalment_amounts(total, count)
     assert len(parts) == count and sum(parts) == total
     assert len(set(parts[:-1])) <= 1 and 0 <= parts[-1] - parts[0] < count
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(per=st.integers(min_value=1, max_value=10**9), retirees=st.integers(min_value=1, max_value=5000),
+       count=st.integers(min_value=1, max_value=40), schedule=st.sampled_from(["yearly", "monthly"]))
+def test_stored_plans_sum_exactly_to_their_total(engine: Engine, per: int, retirees: int, count: int,
+                                                 schedule: str) -> None:
+    """Whatever the bureau decides, the instalments stored add up to per-retiree × retirees and the
+    ledger's receivable holds exactly that."""
+    with Session(engine) as s, s.begin():
+        if s.get(Region, JN) is None:
+            s.add(Region(code=JN, policy="jinan", name_zh="济南", name_en="Jinan"))
+            s.flush()
+        emp = employer(s, JN, "济南某困难企业", hardship=True).id
+    plan = _plan(engine, emp, amount_per_retiree_fen=per, retirees=retirees, instalments=count,
+                 schedule=schedule, key=f"h-{emp}")
+    with Session(engine) as s:
+        stored = s.scalars(select(LumpSumInstalment.amount_fen).where(
+            LumpSumInstalment.plan_id == plan["plan_id"])).all()
+        assert len(stored) == count and sum(stored) == per * retirees == plan["total_fen"]
+        assert ledger.balance(s, ledger.account(s, JN, "employer_receivable", emp)) == per * retirees
 
 
 def _jinan(engine: Engine) -> int:

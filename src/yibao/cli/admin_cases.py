@@ -263,6 +263,9 @@ def retire_cmd(
         return
     given = {"--person": person, "--region": region, "--on": on, "--pension": pension}
     missing = [n for n, v in given.items() if v is None]
+    if len(missing) == len(given):  # `yibao retire` alone: show what it does
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     if missing:
         raise InputError(missing[0], None, f"办理退休须给出 {'、'.join(missing)}",
                          f"retirement needs {', '.join(missing)}")
