@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, insert, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -61,6 +62,7 @@ from yibao.rules.contribution import (  # F_CAP/F_FLOOR: the rule's own table la
 __all__ = [
     "MAX_WAGE_FEN",
     "BaseAudit",
+    "bulk_insert",
     "check_wage_fen",
     "declare_payroll",
     "declare_wage",
@@ -74,6 +76,26 @@ __all__ = [
 MAX_WAGE_FEN = 10**10  # 1亿 yuan a month: anything above is a typing error, not a wage
 BASE_METHODS = ("sum_of_individual_bases", "payroll_total")
 _SELF_CATEGORIES = ("flexible", "new_form")  # persons who declare (and pay) for themselves
+
+
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                use_copy: bool | None = None) -> None:
+    """Insert many rows in the session's transaction: PostgreSQL ``COPY … FROM STDIN`` on the
+    session's own connection (``use_copy`` None = on PostgreSQL), else a Core ``executemany``
+    (the ORM's bulk path costs more than the insert itself). Python-side column defaults are not
+    applied: ``rows`` give every column that has no server default."""
+    if not rows:
+        return
+    conn = session.connection()
+    if use_copy is None:
+        use_copy = conn.dialect.name == "postgresql"
+    if use_copy:
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+    else:
+        conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
 
 
 def ym_text(month: int) -> str:
