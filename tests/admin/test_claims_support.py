@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,8 @@ from yibao.admin import ledger
 from yibao.db.base import Base, add_months
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
-from yibao.db.models.register import FamilyLink, Person
+from yibao.db.models.register import FamilyLink, Person, Region
+from yibao.policy.registry import Registry
 
 _ids = itertools.count(1)
 
@@ -35,8 +37,9 @@ def person(s: Session, birth: dt.date = dt.date(1980, 5, 1), sex: str = "male",
 def enroll(s: Session, p: Person, region: str = "110000", category: str = "in_service",
            start: int = 201501, end: int | None = None, status: str = "active",
            retired_on: dt.date | None = None, end_reason: str | None = None) -> Enrollment:
-    e = Enrollment(person_id=p.id, region_code=region, scheme="employee", category=category, start_month=start,
-                   end_month=end, status=status, retired_on=retired_on, end_reason=end_reason)
+    e = Enrollment(person_id=p.id, region_code=region, scheme="employee", category=category,
+                   start_month=start, end_month=end, status=status, retired_on=retired_on,
+                   end_reason=end_reason)
     s.add(e)
     s.flush()
     return e
@@ -85,7 +88,8 @@ def fund_account(s: Session, p: Person, fen: int, region: str = "110000",
                 [ledger.debit(cash, fen), ledger.credit(ia, fen)])
 
 
-def fund_pools(s: Session, region: str = "110000", fen: int = 10**12, on: dt.date = dt.date(2024, 1, 1)) -> None:
+def fund_pools(s: Session, region: str = "110000", fen: int = 10**12,
+               on: dt.date = dt.date(2024, 1, 1)) -> None:
     """Money in the pooled and large-amount funds (so their balances read like a real fund's)."""
     cash = ledger.account(s, region, "cash")
     for kind in ("pooled_fund", "large_amount_fund"):
@@ -114,6 +118,56 @@ def fund_balances(s: Session, region: str = "110000") -> dict[str, int]:
         acc = s.scalar(select(ledger.LedgerAccount).where(ledger.LedgerAccount.code == code))
         out[kind] = 0 if acc is None else ledger.balance(s, acc)
     return out
+
+
+# Test regions with Beijing's settlement rules and waiting rules Beijing's file leaves unknown.
+FUJIAN_WAIT = """
+# Beijing's settlement with Fujian's waiting rules (福建省医疗保障局, PD other_regions_examples, high);
+# the same values as tests/fixtures/rules/fujian.yaml.
+region: {code: "990201", pinyin: bj_fujian_wait, name_zh: 北京规则加福建等待期,
+         name_en: Beijing + Fujian waits, inherits: beijing, pooling_level: hypothetical, confidence: low}
+sources:
+  fj_wait:
+    title: 福建省医疗保障局 断保补缴与待遇等待期
+    href: "https://ybj.fj.gov.cn/bsfw/syldylbzfw/ybbnx/202407/t20240712_6482630.htm"
+    confidence: high
+parameters:
+  eligibility.waiting.after_gap_months: [{from: 2024-04-19, value: 6, source: fj_wait}]
+  eligibility.waiting.after_gap_backpaid_months: [{from: 2024-04-19, value: 3, source: fj_wait}]
+  eligibility.waiting.reduced_share: [{from: 2024-04-19, value: "50%", source: fj_wait}]
+  eligibility.benefit_start: [{from: 2024-04-19, value: same_month, source: fj_wait}]
+"""
+
+FLEX_WAIT = """
+# Beijing's settlement with a 6-month wait for flexible workers enrolling (Tianjin's figure, PD
+# tianjin, low) and no benefits during it (the national 0% share); benefit start hypothetical.
+region: {code: "990202", pinyin: bj_flex_wait, name_zh: 北京规则加灵活就业等待期,
+         name_en: Beijing + flexible wait, inherits: beijing, pooling_level: hypothetical, confidence: low}
+sources:
+  tj_flex: {title: "Tianjin flexible workers: benefits after 6 months of continuous contributions",
+            confidence: low}
+  hypo: {title: "hypothetical, for tests", confidence: low}
+parameters:
+  eligibility.waiting.flexible_months: [{from: 2020-01-01, value: 6, source: tj_flex}]
+  eligibility.waiting.unit_months: [{from: 2020-01-01, value: 0, source: hypo}]
+  eligibility.benefit_start: [{from: 2020-01-01, value: same_month, source: hypo}]
+"""
+
+
+def wait_registry(folder: Path) -> Registry:
+    """A registry with the two test regions above (their Region rows: :func:`add_wait_regions`)."""
+    files = []
+    for name, text in (("bj_fujian_wait", FUJIAN_WAIT), ("bj_flex_wait", FLEX_WAIT)):
+        f = folder / f"{name}.yaml"
+        f.write_text(text, encoding="utf-8")
+        files.append(f)
+    return Registry(policy_files=files)
+
+
+def add_wait_regions(s: Session) -> None:
+    s.add(Region(code="990201", policy="bj_fujian_wait", name_zh="福建等待期", name_en="Fujian waits"))
+    s.add(Region(code="990202", policy="bj_flex_wait", name_zh="灵活就业等待期", name_en="flexible wait"))
+    s.flush()
 
 
 def row_counts(s: Session) -> dict[str, int]:

@@ -143,8 +143,8 @@ def month_states(spans: Sequence[Span], rows: Sequence[MonthRow], as_of: dt.date
         paid = r.status == "paid" and r.paid_on is not None and r.paid_on <= as_of
         if paid:
             st = CURRENT if r.paid_on is not None and r.paid_on <= r.due_date else BACK_PAID
-        elif r.status in ("due", "partial") and r.due_date >= as_of:
-            st = CURRENT  # not yet due on the as-of date
+        elif r.status != "written_off" and r.due_date >= as_of:
+            st = CURRENT  # not yet due on the as-of date (a later payment is not known yet)
         else:
             st = LAPSED
         seen[i] = min(int(seen[i]), st)
@@ -280,9 +280,10 @@ def _needs_unknown(snap: Snapshot, gap: int, backpaid: bool, flexible: bool) -> 
         keys.append("eligibility.backpay_max_gap_months")
         mg = snap["eligibility.backpay_max_gap_months"]
         continuous = mg.known and backpaid and gap <= int(snap.get("eligibility.backpay_max_gap_months"))
-        if not continuous:
-            keys.append("eligibility.waiting.after_gap_backpaid_months" if backpaid
-                        else "eligibility.waiting.after_gap_months")
+        if continuous:  # no wait: the rule reads nothing more
+            return not mg.known
+        keys.append("eligibility.waiting.after_gap_backpaid_months" if backpaid
+                    else "eligibility.waiting.after_gap_months")
     else:
         return False
     keys += ["eligibility.benefit_start", "eligibility.waiting.reduced_share"]
