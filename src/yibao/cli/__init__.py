@@ -33,6 +33,8 @@ def _register() -> None:
     admin_money.install(app)
     from yibao.cli import admin_cases  # yibao transfer | retire
     admin_cases.install(app)
+    from yibao.cli import admin_register  # yibao person | employer | enroll
+    admin_register.install(app)
     from yibao.cli import admin_claims  # yibao settle | claim
     admin_claims.install(app)
 
