@@ -34,7 +34,7 @@ from yibao.admin.transfer import complete_transfer, count_record, show_transfer,
 from yibao.admin.uow import SYSTEM, Actor, IdempotencyConflict, run
 from yibao.db.models.cases import TransferCase
 from yibao.db.models.enrollment import Enrollment
-from yibao.db.models.register import Person
+from yibao.db.models.register import Person, Region
 from yibao.errors import InputError, UnknownParameterError
 from yibao.policy.registry import Registry
 
@@ -295,3 +295,56 @@ def test_show_is_audited_and_the_record_counts_transferred_months_once(engine: E
     with Session(engine) as s:
         actions = [e.action for e in events_for(s, "transfer_case", got["case_id"])]
     assert actions == ["transfer.out", "transfer.in", "transfer.read"]
+
+
+BEIJING_TRANSFER = """
+region: {code: "990111", pinyin: beijing_transfer_test, name_zh: 北京（转移接续参数为假设值）,
+         name_en: Beijing with hypothetical transfer parameters, inherits: beijing,
+         pooling_level: hypothetical, confidence: low}
+sources:
+  hypothetical: {title: "hypothetical transfer parameters for a test; no source gives them (DOMAIN §7)",
+                 confidence: low}
+parameters:
+  transfer.years_conversion_ratio: [{from: 2020-01-01, value: "50%", source: hypothetical}]
+  transfer.account_balance_follows: [{from: 2020-01-01, value: true, source: hypothetical}]
+"""
+
+
+def test_a_chain_there_and_back_counts_every_month_once(engine: Engine, tmp_path: Path) -> None:
+    """Beijing → Shanghai → Beijing (hypothetical ratios 80% in Shanghai, 50% in Beijing). Shanghai
+    recognised Beijing's 51 months as 40. Back in Beijing, those 40 are Beijing's own (local, as
+    they are) and Shanghai's 6 months count 50% = 3: 43 recognised. With 6 more months paid in
+    Beijing the record holds 46 actual (all local) + 3 transferred — no month twice."""
+    shanghai_registry(engine, tmp_path)  # region 310000 on the Shanghai test file
+    bj_file = tmp_path / "beijing_transfer_test.yaml"
+    bj_file.write_text(BEIJING_TRANSFER, encoding="utf-8")
+    reg = Registry(policy_files=[tmp_path / "shanghai_transfer_test.yaml", bj_file])
+    with Session(engine) as s, s.begin():
+        s.get_one(Region, BJ).policy = "beijing_transfer_test"
+    pid, sh_emp = _beijing_member(engine, 202403)
+    first = _in(engine, _out(engine, pid, "2024-03")["case_id"], "2024-06", sh_emp, reg)
+
+    def work_in_shanghai(s: Session) -> int:
+        contribution_months(s, s.get_one(Enrollment, first["to_enrollment_id"]), months(202406, 6))
+        return employer(s, BJ, "北京丁公司").id
+
+    bj_emp = run(engine, work_in_shanghai)
+    back_out = run(engine, lambda s: transfer_out(s, CLERK, pid, "shanghai", "2024-11", key="out-back"))
+    assert back_out["carries_case_id"] == first["case_id"]
+    assert [(p["region"], p["months"], p["origin"]) for p in back_out["periods"]] == [
+        (SH, 6, "contribution_month"), (BJ, 40, "transfer")]
+    back = run(engine, lambda s: transfer_in(s, CLERK, back_out["case_id"], "beijing", "2024-12",
+                                             "in_service", bj_emp, key="in-back", registry=reg))
+    assert (back["local_months"], back["transferred_months"], back["recognised_months"]) == (40, 6, 43)
+    assert back["balance_moved_fen"] == 123456 and back["status"] == "completed"
+
+    def work_in_beijing(s: Session) -> None:
+        contribution_months(s, s.get_one(Enrollment, back["to_enrollment_id"]), months(202412, 6))
+
+    run(engine, work_in_beijing)
+    rec = run(engine, lambda s: count_record(s, pid, BJ, dt.date(2025, 6, 30)))
+    assert (rec.actual_months, rec.local_actual_months, rec.transferred_months) == (46, 46, 3)
+    with Session(engine) as s:
+        assert ledger.balance(s, ledger.account(s, BJ, "individual_account", pid)) == 123456
+        assert ledger.balance(s, ledger.account(s, SH, "individual_account", pid)) == 0
+    assert ledger_counts(engine)[2] == 0
