@@ -37,6 +37,8 @@ def _register() -> None:
     admin_register.install(app)
     from yibao.cli import admin_claims  # yibao settle | claim
     admin_claims.install(app)
+    from yibao.cli import admin_contrib  # yibao declare | assess
+    admin_contrib.install(app)
 
 
 def main() -> None:
