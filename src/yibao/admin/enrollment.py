@@ -218,7 +218,6 @@ def enroll(session: Session, actor: Actor, person_id: int, region: str, category
     request = {"person": person_id, "region": region, "category": category, "start_month": str(start_month),
                "employer": employer_id, "scheme": scheme, "flexible_option": flexible_option,
                "retired_on": str(retired_on), "pension_fen": pension_fen, "was_flexible": was_flexible}
-    reg_policies = registry or default_registry()
 
     def make() -> Enrollment:
         chosen_scheme = _scheme(category, scheme)
@@ -258,8 +257,9 @@ def enroll(session: Session, actor: Actor, person_id: int, region: str, category
                 raise InputError("start_month", _ym_text(start), f"不能早于退休月 {retired_month}",
                                  f"must not be before the retirement month {retired_month}")
         if category == "flexible":
-            _check_hukou(session, person, reg, start, reg_policies)
-            _check_flexible_option(reg, option, dt.date(start // 100, start % 100, 1), reg_policies)
+            policies = registry or default_registry()
+            _check_hukou(session, person, reg, start, policies)
+            _check_flexible_option(reg, option, dt.date(start // 100, start % 100, 1), policies)
         clash = _overlapping(session, person.id, start)
         if clash is not None:
             raise EnrollmentConflict(session, person.id, clash, chosen_scheme, category, reg, start)

@@ -30,12 +30,13 @@ class Enrollment(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     region_code: Mapped[RegionCode] = mapped_column(ForeignKey("region.code"))
     scheme: Mapped[str] = mapped_column(String(16))  # employee | resident
-    category: Mapped[str] = mapped_column(String(16))  # in_service | flexible | new_form | retiree
+    # in_service | flexible | new_form | retiree (employee scheme); resident (resident scheme)
+    category: Mapped[str] = mapped_column(String(16))
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"), index=True)
     start_month: Mapped[int] = mapped_column(Integer)
     end_month: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended | suspended
-    end_reason: Mapped[str | None] = mapped_column(String(32))  # left_job, transfer_out, retired, death
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # yibao.admin.enrollment.END_REASONS
     # flexible workers: index into the region's flexible.base_options
     flexible_option: Mapped[int] = mapped_column(Integer, default=0)
     # retirees: retirement date, own monthly pension (for pct_own_pension credits), was flexible
