@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import random
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.admin import ledger
@@ -29,8 +30,11 @@ USCC = {"110000": "91110000MA01ABCD52", "310000": "91310000MA1FL0007C"}  # valid
 
 
 def person(s: Session, birth: dt.date, sex: str = "male", name: str = "张三") -> Person:
-    p = Person(id_kind="resident", id_number=synthetic_resident_id(random.Random(next(_seq)), birth, sex),
-               name=name, sex=sex, birth_date=birth)
+    while True:  # 500 sequence numbers per birth date and sex: skip one already in this database
+        number = synthetic_resident_id(random.Random(next(_seq)), birth, sex)
+        if s.scalar(select(Person.id).where(Person.id_number == number)) is None:
+            break
+    p = Person(id_kind="resident", id_number=number, name=name, sex=sex, birth_date=birth)
     s.add(p)
     s.flush()
     return p
