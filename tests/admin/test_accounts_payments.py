@@ -35,7 +35,7 @@ def _family(engine: Engine, balance: int = 50_000) -> dict[str, int]:
         child = person(s, dt.date(2015, 6, 1), sex="female", name="李小红")
         stranger = person(s, dt.date(1990, 1, 1), name="王五")
         link(s, holder, child, "child", dt.date(2023, 1, 1))
-        fund_account(s, BJ, holder.id, balance, dt.date(2024, 3, 1), f"fund:{holder.id}")
+        fund_account(s, BJ, holder.id, balance, dt.date(2023, 1, 1), f"fund:{holder.id}")
         return {"holder": holder.id, "child": child.id, "stranger": stranger.id}
     return run(engine, step)
 
@@ -184,9 +184,9 @@ def test_verify_reports_an_unbalanced_transfer_and_the_first_negative_row(engine
         assert accounts.verify_ledger(s).ok
 
     def tamper(s: Session) -> tuple[int, int]:
-        # bypass ledger.post: a back-dated spend, balanced, that takes the account below zero on 2024-02-01
+        # bypass ledger.post: a back-dated spend, balanced, that takes the account below zero on 2022-06-01
         t = LedgerTransfer(idempotency_key="bad", kind="tamper", region_code=BJ,
-                           value_date=dt.date(2024, 2, 1))
+                           value_date=dt.date(2022, 6, 1))
         s.add(t)
         s.flush()
         ia = ledger.account(s, BJ, "individual_account", ids["holder"])
@@ -207,7 +207,7 @@ def test_verify_reports_an_unbalanced_transfer_and_the_first_negative_row(engine
     assert not rep.ok
     assert rep.unbalanced == [{"transfer_id": u_id, "sum_fen": 7}]
     assert rep.negative is not None and rep.negative["transfer_id"] == t_id
-    assert (rep.negative["value_date"], rep.negative["balance_fen"]) == ("2024-02-01", -500)
+    assert (rep.negative["value_date"], rep.negative["balance_fen"]) == ("2022-06-01", -500)
 
 
 def test_near_relatives_only_from_2024_08(engine: Engine) -> None:
@@ -228,3 +228,15 @@ def test_near_relatives_only_from_2024_08(engine: Engine) -> None:
     assert "account.family_mutual_aid.relations" in e.value.en and "near_relative" in e.value.zh
     paid = _pay(engine, ids, 1_000, "sib-2", for_="sibling", on=dt.date(2024, 8, 1))
     assert paid.balance_after_fen == 49_000
+
+
+def test_a_back_dated_payment_cannot_make_an_earlier_balance_negative(engine: Engine) -> None:
+    """No account is negative at any date: 500 yuan credited on 2023-01-01 cannot pay for a
+    purchase dated 2022-12-20, although today's balance would cover it."""
+    ids = _family(engine)  # 500 yuan on 2023-01-01
+    with pytest.raises(InsufficientBalance) as e:
+        _pay(engine, ids, 100, "early", on=dt.date(2022, 12, 20))
+    assert "2022-12-20" in e.value.en
+    _pay(engine, ids, 100, "ok", on=dt.date(2023, 1, 1))
+    with Session(engine) as s:
+        assert accounts.verify_ledger(s).ok
