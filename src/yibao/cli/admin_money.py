@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
@@ -148,6 +149,11 @@ def _yuan(fen: int) -> str:
     return fen_to_yuan_str(fen)
 
 
+def _emit(result: Any, as_json: bool, human: str) -> None:
+    # explanations cite parameters as [key; from …]: printed as text, not read as rich markup
+    emit(result, as_json, escape(human))
+
+
 # -- pay --------------------------------------------------------------------------------------
 def _payment_view(s: Session, p: Payment) -> dict[str, Any]:
     allocs = []
@@ -203,7 +209,7 @@ def pay_record(
         return _payment_view(s, p)
 
     v = run(open_db(db), step)
-    emit(v, as_json, _payment_text(v))
+    _emit(v, as_json, _payment_text(v))
 
 
 @pay_app.command("refund")
@@ -238,7 +244,7 @@ def pay_refund(
         return _payment_view(s, p)
 
     v = run(open_db(db), step)
-    emit(v, as_json, _payment_text(v))
+    _emit(v, as_json, _payment_text(v))
 
 
 @pay_app.command("quote")
@@ -280,7 +286,7 @@ def pay_quote(
                  "（不含滞纳金：无来源 / no late fee: unsourced）")
     for c in v["continuity"]:
         lines.append(c["explanation_en"] if lang == "en" else c["explanation_zh"])
-    emit(v, as_json, "\n".join(lines))
+    _emit(v, as_json, "\n".join(lines))
 
 
 @pay_app.command("write-off")
@@ -318,7 +324,7 @@ def pay_write_off(
                                                 for c in done]}
 
     v = run(open_db(db), step)
-    emit(v, as_json, "\n".join(f"核销 / written off {w['month']} 人员 {w['person_id']} {w['total']} 元："
+    _emit(v, as_json, "\n".join(f"核销 / written off {w['month']} 人员 {w['person_id']} {w['total']} 元："
                                f"{w['reason']}" for w in v["written_off"]))
 
 
@@ -338,7 +344,7 @@ def credit_retirees_cmd(
     r = accounts.credit_retirees(engine, code, m, progress=progress, actor=actor())
     v = {"region": r.region, "month": r.month, "run_id": r.run_id, "credited": r.credited,
          "amount": _yuan(r.amount_fen), "already_done": r.already_done, "rows_done": r.rows_done}
-    emit(v, as_json, (f"{code} {m}：本月已划入，未重复 / already done ({r.rows_done})" if r.already_done else
+    _emit(v, as_json, (f"{code} {m}：本月已划入，未重复 / already done ({r.rows_done})" if r.already_done else
                       f"{code} {m}：划入 {r.credited} 人，{v['amount']} 元 / credited {r.credited} persons"))
 
 
@@ -369,7 +375,8 @@ def accounts_pay(
         return {**r.as_dict(), "amount": _yuan(r.amount_fen), "balance_after": _yuan(r.balance_after_fen)}
 
     v = run(open_db(db), step)
-    emit(v, as_json, f"账户支付 / paid {v['amount']} 元（{purpose}）；余额 / balance {v['balance_after']} 元")
+    _emit(v, as_json, f"账户支付 / paid {v['amount']} 元（{purpose}）；"
+                      f"余额 / balance {v['balance_after']} 元")
 
 
 @accounts_app.command("balance")
@@ -391,7 +398,7 @@ def accounts_balance(
                 "balance": _yuan(accounts.account_balance(s, code, p.id, day, actor=who))}
 
     v = run(open_db(db), step)
-    emit(v, as_json, f"{v['name']} {v['region']} {v['as_of']}：{v['balance']} 元")
+    _emit(v, as_json, f"{v['name']} {v['region']} {v['as_of']}：{v['balance']} 元")
 
 
 # -- statement --------------------------------------------------------------------------------
@@ -425,7 +432,7 @@ def statement(
         lines.append("缴费月份 / contribution months")
         lines += [f"  {m['month'] // 100}-{m['month'] % 100:02d}  {m['region']}  {_yuan(m['total_fen'])}  "
                   f"paid {_yuan(m['paid_fen'])}  {m['status']}" for m in v["months"]]
-    emit(v, as_json, "\n".join(lines))
+    _emit(v, as_json, "\n".join(lines))
 
 
 # -- ledger -----------------------------------------------------------------------------------
@@ -455,7 +462,7 @@ def trial_balance_cmd(
               for r in v["rows"]]
     lines.append(f"  {'合计 / total':<32} {v['total_debit']:>16} {v['total_credit']:>16}  "
                  f"{'平衡 balanced' if v['balanced'] else '不平衡 NOT balanced'}")
-    emit(v, as_json, "\n".join(lines))
+    _emit(v, as_json, "\n".join(lines))
 
 
 @ledger_app.command("verify")
@@ -483,6 +490,6 @@ def verify_cmd(
                          f"{_yuan(n['balance_fen'])}（分录 entry #{n['entry_id']}，"
                          f"转账 transfer #{n['transfer_id']}）")
         human = "\n".join(parts)
-    emit(v, as_json, human)
+    _emit(v, as_json, human)
     if not v["ok"]:
         raise typer.Exit(1)
