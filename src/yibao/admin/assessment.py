@@ -73,12 +73,13 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, exists, func, insert, or_, select, text
+from sqlalchemy import Engine, exists, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit, ledger
 from yibao.admin.declarations import (
+    bulk_insert,
     check_actor_region,
     covering,
     enrollment_payer,
@@ -113,6 +114,7 @@ __all__ = [
     "ArrearsRow",
     "AssessError",
     "AssessmentSummary",
+    "Bulk",
     "arrears",
     "due_date",
     "run_assessment",
@@ -125,9 +127,9 @@ CM = ContributionMonth
 _CODE = {name: i for i, name in enumerate(PERSON_TYPES)}
 _IN_CHUNK = 10_000  # values per IN (…) list: SQLite allows 32,766 bound parameters per statement
 
-#: ContributionMonth columns written by the run, in COPY order.
+#: ContributionMonth columns written by the run, in COPY order (ids come from the table's default).
 CM_COLUMNS: tuple[str, ...] = (
-    "id", "enrollment_id", "person_id", "region_code", "month", "category", "payer_kind", "payer_id",
+    "enrollment_id", "person_id", "region_code", "month", "category", "payer_kind", "payer_id",
     "wage_fen", *COLUMNS, "total_fen", "paid_fen", "status", "due_date", "recognised", "run_id",
     "created_at",
 )
@@ -215,22 +217,9 @@ def _new_ids(session: Session, table: str, n: int) -> list[int]:
     return list(range(top + 1, top + n + 1))
 
 
-def _copy(session: Session, table: str, columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> None:
-    """``COPY table (columns) FROM STDIN`` on the session's own connection (same transaction)."""
-    raw: Any = session.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for row in rows:
-            cp.write_row(row)
-
-
 def _write(session: Session, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]],
            use_copy: bool) -> None:
-    if not rows:
-        return
-    if use_copy:
-        _copy(session, model.__tablename__, columns, iter(rows))
-    else:
-        session.execute(insert(model), [dict(zip(columns, r, strict=True)) for r in rows])
+    bulk_insert(session, model.__table__, columns, rows, use_copy)
 
 
 def _accounts(session: Session, region: str, kind: str, owners: Sequence[int]) -> dict[int, int]:
@@ -372,16 +361,14 @@ def _assess_chunk(session: Session, run_row: MonthlyRun, params: ContributionPar
 def _write_months(session: Session, run_row: MonthlyRun, enr: I64, pers: I64, ptype: npt.NDArray[np.int8],
                   is_emp: npt.NDArray[np.bool_], payer_id: I64, wage: I64, data: I64, total: I64,
                   use_copy: bool) -> None:
-    n = enr.size
-    ids = _new_ids(session, CM.__tablename__, n)
     region, month = run_row.region_code, run_row.month
     due, now, run_id = due_date(month), utcnow(), run_row.id
     cats = [PERSON_TYPES[t] for t in ptype.tolist()]
     kinds = ["employer" if x else "person" for x in is_emp.tolist()]
-    columns = [ids, enr.tolist(), pers.tolist(), cats, kinds, payer_id.tolist(), wage.tolist(),
+    columns = [enr.tolist(), pers.tolist(), cats, kinds, payer_id.tolist(), wage.tolist(),
                *(data[j].tolist() for j in range(data.shape[0])), total.tolist()]
-    rows = [(i, e, p, region, month, c, k, pay, w, *amounts, t, 0, "due", due, False, run_id, now)
-            for i, e, p, c, k, pay, w, *amounts, t in zip(*columns, strict=True)]
+    rows = [(e, p, region, month, c, k, pay, w, *amounts, t, 0, "due", due, False, run_id, now)
+            for e, p, c, k, pay, w, *amounts, t in zip(*columns, strict=True)]
     _write(session, CM, CM_COLUMNS, rows, use_copy)
 
 
@@ -400,7 +387,6 @@ def _post(session: Session, region: str, month: int, is_emp: npt.NDArray[np.bool
     deferred = ledger.account(session, region, "contribution_deferred").id
     m = len(starts)
     t_ids = _new_ids(session, LedgerTransfer.__tablename__, m)
-    e_ids = _new_ids(session, LedgerEntry.__tablename__, 2 * m)
     day, now = first_day(month), utcnow()
     reference = f"assess:{region}:{month}"
     transfers: list[tuple[Any, ...]] = []
@@ -412,11 +398,11 @@ def _post(session: Session, region: str, month: int, is_emp: npt.NDArray[np.bool
         transfers.append((tid, f"{reference}:{kind}:{pid}:{first}", "contribution_assessed", region, day,
                           reference, f"contribution assessed {month}, {kind} {pid}", None, now))
         acc = acc_emp[pid] if emp else acc_per[pid]
-        entries.append((e_ids[2 * j], tid, acc, amount, day))
-        entries.append((e_ids[2 * j + 1], tid, deferred, -amount, day))
+        entries.append((tid, acc, amount, day))
+        entries.append((tid, deferred, -amount, day))
     _write(session, LedgerTransfer, ("id", "idempotency_key", "kind", "region_code", "value_date",
                                      "reference", "memo", "reverses_id", "created_at"), transfers, use_copy)
-    _write(session, LedgerEntry, ("id", "transfer_id", "account_id", "amount_fen", "value_date"), entries,
+    _write(session, LedgerEntry, ("transfer_id", "account_id", "amount_fen", "value_date"), entries,
            use_copy)
     return m
 
