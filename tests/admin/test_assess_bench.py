@@ -14,7 +14,8 @@ PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql+psycopg://postgres@127.
 
 @pytest.mark.skipif(os.environ.get("YIBAO_SKIP_PG") == "1", reason="YIBAO_SKIP_PG=1: PostgreSQL skipped")
 def test_bench_assessment_tiny() -> None:
-    rows = bench_assessment(PG_URL, n_employees=600, n_employers=7, naive_rows=40, chunk_size=250)
+    rows = bench_assessment(PG_URL, n_employees=600, n_employers=7, naive_rows=40, chunk_size=250,
+                            database=f"yibao_bench_assess_test_{os.getpid()}")
     by = {r["implementation"]: r for r in rows}
     assert set(by) == {"yibao", "yibao (executemany)", "naive per-row ORM"}
     assert by["yibao"]["rows"] == by["yibao (executemany)"]["rows"] == 600 and by["yibao"]["ratio"] == 1.0

@@ -173,12 +173,13 @@ def test_crash_in_the_second_chunk_then_rerun_completes_exactly_once(engine: Eng
 
 
 def test_chunk_size_does_not_change_the_result(engine: Engine) -> None:
-    """Same rows and the same receivables whether the month runs in one chunk or one row at a time."""
+    """Same rows and the same receivables whether the month runs in one chunk or one row at a time, with
+    COPY or executemany (PostgreSQL; SQLite always uses executemany)."""
     w = _ready(engine)
     _wage(engine, w, "钱七", 900000, employer="乙")
     run_assessment(engine, BJ, 202403, chunk_size=1)
     one_by_one = ({k: v.total_fen for k, v in _months(engine).items()}, _ledger_sums(engine))
-    run_assessment(engine, BJ, 202404, chunk_size=1000)
+    run_assessment(engine, BJ, 202404, chunk_size=1000, bulk="executemany")  # COPY was used for March
     with Session(engine) as s:
         april = {c.person_id: c.total_fen for c in s.scalars(select(CM).where(CM.month == 202404))}
     assert april == one_by_one[0]  # March and April share the 2023-07..2024-06 parameters

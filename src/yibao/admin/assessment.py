@@ -61,11 +61,13 @@ with ``COPY … FROM STDIN`` (``bulk="copy"``) or ``executemany`` of SQLAlchemy 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from types import FrameType
@@ -222,8 +224,44 @@ def _write(session: Session, model: Any, columns: Sequence[str], rows: list[tupl
     bulk_insert(session, model.__table__, columns, rows, use_copy)
 
 
-def _accounts(session: Session, region: str, kind: str, owners: Sequence[int]) -> dict[int, int]:
-    """Account ids of ``kind`` for many owners, the missing ones created in one statement."""
+class _Accounts:
+    """Ledger account ids by (kind, owner), remembered across the chunks of a run.
+
+    Ids found or created inside a chunk's transaction are kept apart (``fresh``) and only join the
+    remembered ones when the chunk commits: an account created by a chunk that rolls back does not
+    exist, and a retry must not use its id.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, int | None], int] = {}
+        self.fresh: dict[tuple[str, int | None], int] = {}
+
+    def begin(self) -> None:
+        self.fresh.clear()
+
+    def commit(self) -> None:
+        self.known.update(self.fresh)
+        self.fresh.clear()
+
+    def get(self, session: Session, region: str, kind: str,
+            owners: Sequence[int | None]) -> dict[int | None, int]:
+        """Account ids of ``kind`` for many owners, the missing ones created in one statement."""
+        out: dict[int | None, int] = {}
+        want: list[int | None] = []
+        for o in owners:
+            got = self.known.get((kind, o), self.fresh.get((kind, o)))
+            if got is None:
+                want.append(o)
+            else:
+                out[o] = got
+        if want:
+            found = _lookup(session, region, kind, want)
+            self.fresh.update(((kind, o), i) for o, i in found.items())
+            out.update(found)
+        return out
+
+
+def _lookup(session: Session, region: str, kind: str, owners: Sequence[int | None]) -> dict[int | None, int]:
     spec = ledger.ACCOUNT_KINDS[kind]
     codes = {account_code(region, kind, o): o for o in owners}
     found: dict[str, int] = {}
@@ -324,14 +362,52 @@ class _ChunkResult:
     errors: list[AssessError]
 
 
+class _Prefetch:
+    """Reads the next chunk's inputs on another connection while this chunk writes (PostgreSQL).
+
+    The read runs outside the chunk's transaction and before its run-row lock, so it is used once
+    and only as a head start: if another process assessed some of those rows meanwhile, the insert
+    fails on the unique ``(enrollment_id, month)``, :func:`~yibao.admin.uow.run` retries the chunk
+    and the retry reads afresh. On SQLite it is off (a second connection would wait for the write
+    lock that ``BEGIN IMMEDIATE`` gives the chunk).
+    """
+
+    def __init__(self, engine: Engine, region: str, month: int, limit: int, enabled: bool) -> None:
+        self.engine, self.region, self.month, self.limit = engine, region, month, limit
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="assess-prefetch") if enabled else None
+        self.pending: tuple[int, Future[_Inputs]] | None = None
+
+    def _read(self, after: int) -> _Inputs:
+        with Session(self.engine) as s:
+            return _select_inputs(s, self.region, self.month, after, self.limit)
+
+    def start(self, after: int) -> None:
+        if self.pool is not None:
+            self.pending = (after, self.pool.submit(self._read, after))
+
+    def take(self, session: Session, after: int) -> _Inputs:
+        pending, self.pending = self.pending, None
+        if pending is not None and pending[0] == after:
+            try:
+                return pending[1].result()
+            except Exception:  # a failed head start is simply read again below, in the transaction
+                pass
+        return _select_inputs(session, self.region, self.month, after, self.limit)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _assess_chunk(session: Session, run_row: MonthlyRun, params: ContributionParams, after: int,
-                  chunk_size: int, use_copy: bool, actor: Actor,
+                  prefetch: _Prefetch, accounts: _Accounts, use_copy: bool, actor: Actor,
                   before_commit: Callable[[int], None] | None, chunk_no: int) -> _ChunkResult | None:
     region, month = run_row.region_code, run_row.month
-    inp = _select_inputs(session, region, month, after, chunk_size)
+    inp = prefetch.take(session, after)
     if inp.enrollment.size == 0:
         return None
     last_id = int(inp.enrollment[-1])
+    prefetch.start(last_id)
     ok, errors = _sort_out(inp, params)
     wage = np.where(inp.wage < 0, 0, inp.wage)[ok]
     ptype = inp.ptype[ok]
@@ -347,7 +423,7 @@ def _assess_chunk(session: Session, run_row: MonthlyRun, params: ContributionPar
         is_emp = ptype == IN_SERVICE
         payer_id = np.where(is_emp, emp, pers)
         _write_months(session, run_row, enr, pers, ptype, is_emp, payer_id, wage, data, total, use_copy)
-        transfers = _post(session, region, month, is_emp, payer_id, enr, total, use_copy)
+        transfers = _post(session, region, month, is_emp, payer_id, enr, total, use_copy, accounts)
     else:
         transfers = 0
     run_row.rows_done += n
@@ -373,7 +449,7 @@ def _write_months(session: Session, run_row: MonthlyRun, enr: I64, pers: I64, pt
 
 
 def _post(session: Session, region: str, month: int, is_emp: npt.NDArray[np.bool_], payer_id: I64,
-          enr: I64, total: I64, use_copy: bool) -> int:
+          enr: I64, total: I64, use_copy: bool, accounts: _Accounts) -> int:
     """One balanced transfer per payer of the chunk: DR its receivable / CR contribution_deferred."""
     key = payer_id * 2 + is_emp  # payer kind and id in one int64 key
     order = np.lexsort((enr, key))
@@ -382,9 +458,9 @@ def _post(session: Session, region: str, month: int, is_emp: npt.NDArray[np.bool
     sums = np.add.reduceat(total[order], starts)
     first_enr = enr[order][starts]
     p_ids, p_emp = payer_id[order][starts], is_emp[order][starts]
-    acc_emp = _accounts(session, region, "employer_receivable", sorted(set(p_ids[p_emp].tolist())))
-    acc_per = _accounts(session, region, "person_receivable", sorted(set(p_ids[~p_emp].tolist())))
-    deferred = ledger.account(session, region, "contribution_deferred").id
+    acc_emp = accounts.get(session, region, "employer_receivable", sorted(set(p_ids[p_emp].tolist())))
+    acc_per = accounts.get(session, region, "person_receivable", sorted(set(p_ids[~p_emp].tolist())))
+    deferred = accounts.get(session, region, "contribution_deferred", [None])[None]
     m = len(starts)
     t_ids = _new_ids(session, LedgerTransfer.__tablename__, m)
     day, now = first_day(month), utcnow()
@@ -495,15 +571,19 @@ def run_assessment(engine: Engine, region: str, month: int | str, chunk_size: in
         assert r is not None
         if r.status == "done":
             return None
-        return _assess_chunk(s, r, params, state["after"], chunk_size, use_copy, actor, before_commit,
-                             summary.chunks + 1)
+        accounts.begin()
+        return _assess_chunk(s, r, params, state["after"], prefetch, accounts, use_copy, actor,
+                             before_commit, summary.chunks + 1)
 
     stop = _Stop()
-    with bar, stop.installed():
+    prefetch = _Prefetch(engine, region, m, chunk_size, engine.dialect.name == "postgresql")
+    accounts = _Accounts()
+    with bar, stop.installed(), contextlib.closing(prefetch):
         while True:
             res = run(engine, chunk)
             if res is None:
                 break
+            accounts.commit()
             state["after"] = res.last_id
             summary.chunks += 1
             summary.assessed += res.assessed

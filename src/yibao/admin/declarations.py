@@ -34,7 +34,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Table, and_, case, insert, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    and_,
+    case,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -78,12 +91,27 @@ BASE_METHODS = ("sum_of_individual_bases", "payroll_total")
 _SELF_CATEGORIES = ("flexible", "new_form")  # persons who declare (and pay) for themselves
 
 
+def _pg_type(t: Any) -> str:
+    """The PostgreSQL type name a binary COPY sends for a column of SQLAlchemy type ``t``."""
+    if isinstance(t, BigInteger):
+        return "int8"
+    if isinstance(t, Integer):
+        return "int4"
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, DateTime):
+        return "timestamptz" if t.timezone else "timestamp"
+    if isinstance(t, Date):
+        return "date"
+    return "text"  # String: varchar's binary form is text's
+
+
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                 use_copy: bool | None = None) -> None:
-    """Insert many rows in the session's transaction: PostgreSQL ``COPY … FROM STDIN`` on the
-    session's own connection (``use_copy`` None = on PostgreSQL), else a Core ``executemany``
+    """Insert many rows in the session's transaction: PostgreSQL binary ``COPY … FROM STDIN`` on
+    the session's own connection (``use_copy`` None = on PostgreSQL), else a Core ``executemany``
     (the ORM's bulk path costs more than the insert itself). Python-side column defaults are not
-    applied: ``rows`` give every column that has no server default."""
+    applied: ``rows`` give every column that has no server default (ids come from the table's)."""
     if not rows:
         return
     conn = session.connection()
@@ -91,7 +119,9 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Se
         use_copy = conn.dialect.name == "postgresql"
     if use_copy:
         raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as cp:
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with raw.cursor() as cur, cur.copy(sql) as cp:
+            cp.set_types([_pg_type(table.c[c].type) for c in columns])
             for row in rows:
                 cp.write_row(row)
     else:

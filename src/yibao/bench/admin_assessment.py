@@ -64,7 +64,7 @@ MONTH = 202403
 NAIVE_MONTH = 202404  # same Beijing parameter period (2023-07..2024-06) as MONTH
 
 
-def _database(url: str) -> tuple[str, str]:
+def _database(url: str, name: str) -> tuple[str, str]:
     """(admin URL on the server's ``postgres`` database, URL of the bench database)."""
     u = make_url(url if "+" in url.split("://", 1)[0] else url.replace("postgresql://", "postgresql+psycopg://"))
     if u.get_backend_name() != "postgresql":
@@ -73,15 +73,15 @@ def _database(url: str) -> tuple[str, str]:
         raise InputError("url", url, "基准测试需要 PostgreSQL 服务器的 URL",
                          "the benchmark needs the URL of a PostgreSQL server")
     return (u.set(database="postgres").render_as_string(hide_password=False),
-            u.set(database=BENCH_DB).render_as_string(hide_password=False))
+            u.set(database=name).render_as_string(hide_password=False))
 
 
-def _recreate(admin_url: str, drop_only: bool = False) -> None:
+def _recreate(admin_url: str, name: str, drop_only: bool = False) -> None:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if not drop_only:
-            c.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
 
 
@@ -203,14 +203,15 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def bench_assessment(url: str, n_employees: int, n_employers: int, naive_rows: int = 2_000,
                      chunk_size: int = 50_000, seed: int = 20240301, keep: bool = False,
-                     log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+                     log: Callable[[str], None] | None = None, database: str = BENCH_DB) -> list[dict[str, Any]]:
     """Run the benchmark (module docstring) on the PostgreSQL server of ``url``; rows as dicts.
 
-    ``keep`` leaves the bench database in place (to inspect it); ``log`` receives progress lines.
+    ``database`` is created afresh and dropped at the end unless ``keep``; ``log`` receives
+    progress lines.
     """
     say = log or (lambda _msg: None)
-    admin_url, bench_url = _database(url)
-    _recreate(admin_url)
+    admin_url, bench_url = _database(url, database)
+    _recreate(admin_url, database)
     engine = make_engine(bench_url)
     rows: list[dict[str, Any]] = []
     try:
@@ -255,5 +256,5 @@ def bench_assessment(url: str, n_employees: int, n_employers: int, naive_rows: i
     finally:
         engine.dispose()
         if not keep:
-            _recreate(admin_url, drop_only=True)
+            _recreate(admin_url, database, drop_only=True)
     return rows
