@@ -21,13 +21,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from yibao.cli import bench, calc, db, demo, export, policy
+    from yibao.cli import bench, calc, db, demo, export, policy, region
 
     app.add_typer(policy.app, name="policy")
     app.add_typer(calc.app, name="calc")
     app.add_typer(bench.app, name="bench")
     app.add_typer(db.app, name="db")
     app.add_typer(export.app, name="export")
+    app.add_typer(region.app, name="region")
     app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)

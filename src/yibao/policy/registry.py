@@ -35,13 +35,14 @@ def _load(path: Path) -> LoadedFile:
 class Registry:
     """The regions and reforms available to one command."""
 
-    def __init__(self, policy_files: Sequence[str | Path] = (),
+    def __init__(self, policy_files: Sequence[str | Path | LoadedFile] = (),
                  reform_files: Sequence[str | Path] = ()) -> None:
         self._regions: dict[str, LoadedFile] = {}
         for p in sorted(PARAMS_DIR.glob("*.yaml")):
             self._add(_load(p))
         for pf in policy_files:
-            f = load_file(pf)
+            # a LoadedFile: a region file kept elsewhere (e.g. an installation's database)
+            f = pf if isinstance(pf, LoadedFile) else load_file(pf)
             if f.region is None:
                 raise PolicyFileError([PolicyIssue(str(pf), 1, "region", "--policy-file 需要地区文件",
                                                    "--policy-file needs a region file (region:)")])

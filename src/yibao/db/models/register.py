@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, RegionCode, utcnow
@@ -16,6 +16,8 @@ class Region(Base):
     __tablename__ = "region"
     code: Mapped[RegionCode] = mapped_column(primary_key=True)  # GB/T 2260, e.g. 110000
     policy: Mapped[str] = mapped_column(String(64))  # registry name of the policy file, e.g. beijing
+    # the bureau's own region file (YAML text), when the region is not shipped or overrides it
+    policy_file: Mapped[str | None] = mapped_column(Text)
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
