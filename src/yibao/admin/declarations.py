@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from yibao.admin import audit
+from yibao.admin.policies import registry_of
 from yibao.admin.uow import Actor
 from yibao.db.base import parse_month
 from yibao.db.models.contribution import PAYERS, PayrollDeclaration, WageDeclaration
@@ -60,7 +61,7 @@ from yibao.db.models.register import Employer, Person, Region
 from yibao.errors import InputError, YibaoError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str, parse_yuan, rate_bp_to_str
-from yibao.policy.registry import Registry, default_registry
+from yibao.policy.registry import Registry
 from yibao.policy.resolve import Policy
 from yibao.rules.contribution import (  # F_CAP/F_FLOOR: the rule's own table layout (_unit_params)
     F_CAP,
@@ -136,20 +137,17 @@ def first_day(month: int) -> dt.date:
     return dt.date(month // 100, month % 100, 1)
 
 
-_registry_cache: list[Registry] = []
-
-
 def region_policy(session: Session, region: str, registry: Registry | None = None) -> Policy:
-    """The policy file of a region this installation administers (``region.policy``)."""
+    """The policy of a region this installation administers (``region.policy``): from ``registry``
+    if given, else the installation's (:func:`yibao.admin.policies.registry_of`: shipped files plus
+    a bureau's own file stored with the region)."""
     row = session.get(Region, region)
     if row is None:
         known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
         raise InputError("region", region, f"不是本系统登记的统筹地区；已登记：{known or '无'}",
                          f"not a pooling region of this installation; registered: {known or 'none'}")
     if registry is None:
-        if not _registry_cache:
-            _registry_cache.append(default_registry())
-        registry = _registry_cache[0]
+        registry = registry_of(session)
     return registry.policy(row.policy)
 
 

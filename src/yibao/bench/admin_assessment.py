@@ -203,7 +203,8 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def bench_assessment(url: str, n_employees: int, n_employers: int, naive_rows: int = 2_000,
                      chunk_size: int = 50_000, seed: int = 20240301, keep: bool = False,
-                     log: Callable[[str], None] | None = None, database: str = BENCH_DB) -> list[dict[str, Any]]:
+                     log: Callable[[str], None] | None = None,
+                     database: str = BENCH_DB) -> list[dict[str, Any]]:
     """Run the benchmark (module docstring) on the PostgreSQL server of ``url``; rows as dicts.
 
     ``database`` is created afresh and dropped at the end unless ``keep``; ``log`` receives
