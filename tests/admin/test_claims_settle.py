@@ -324,3 +324,23 @@ def test_entries_of_a_claim_match_its_amounts(engine: Engine) -> None:
                                                    .where(LedgerEntry.transfer_id == r["transfer_id"])))
     paid = a["hifp_pay"] + a["hifob_pay"] + a["acct_pay"]
     assert amounts == sorted([a["hifp_pay"], a["hifob_pay"], a["acct_pay"], -paid])
+
+
+def test_a_region_file_stored_in_the_database_is_used(engine: Engine) -> None:
+    """A bureau's own region file stored with its region (yibao.admin.policies) is the policy
+    settlement uses: here Beijing's rules with Fujian's 50% wait (test_claims_support.FUJIAN_WAIT)."""
+    from test_claims_support import FUJIAN_WAIT
+
+    from yibao.admin.policies import add_region
+
+    def step(s: Session) -> int:
+        add_region(s, FUJIAN_WAIT)
+        p = person(s)
+        e = enroll(s, p, "990201", start=202201)
+        contribution(s, e, months(202201, 202312))
+        contribution(s, e, months(202401, 202404), paid_on=dt.date(2024, 6, 5))
+        contribution(s, e, months(202405, 202408))
+        return p.id
+    pid = run(engine, step)
+    r = settle(engine, pid, inpatient(20_000, dt.date(2024, 6, 20)), region="990201")
+    assert r["share_bp"] == 5000 and r["amounts_fen"]["hifp_pay"] == 794_750
