@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -134,8 +134,12 @@ def account(session: Session, region: str, kind: str, owner_id: int | None = Non
         raise InputError("owner_id", owner_id, f"账户类别 {kind} 的所有者应为 {spec.owner or '无'}",
                          f"accounts of kind {kind} are owned by {spec.owner or 'nobody'}")
     code = account_code(region, kind, owner_id)
+    cache: dict[str, LedgerAccount] = session.info.setdefault(_CACHE, {})
+    if code in cache:
+        return cache[code]
     found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
     if found is not None:
+        cache[code] = found
         return found
     values: dict[str, Any] = {
         "code": code, "region_code": region, "kind": kind, "normal": spec.normal,
@@ -148,7 +152,18 @@ def account(session: Session, region: str, kind: str, owner_id: int | None = Non
     session.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["code"]))
     made = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
     assert made is not None
+    cache[code] = made
     return made
+
+
+# Accounts are never deleted, so a session may remember the ones it has seen; a rollback forgets
+# them (one created in the rolled-back transaction no longer exists).
+_CACHE = "yibao.ledger.accounts"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_accounts(session: Session, _previous: object) -> None:
+    session.info.pop(_CACHE, None)
 
 
 def _raw_sum(session: Session, account_id: int, as_of: dt.date | None = None) -> int:

@@ -29,7 +29,10 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(export.app, name="export")
     app.add_typer(region.app, name="region")
-    app.command("demo")(demo.demo)
+    from yibao.cli import admin_demo
+
+    app.command("demo")(admin_demo.demo)
+    policy.app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)
     from yibao.cli import admin_cases  # yibao transfer | retire

@@ -12,7 +12,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+
+from yibao.errors import YibaoError
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
@@ -27,7 +29,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (idempotent: an up-to-date database is left alone)."""
+    """Bring the database to ``revision`` (idempotent: an up-to-date database is left alone).
+
+    A database that has tables but no yibao revision was not made by yibao (or was made by
+    ``create_all`` in a test): it is refused rather than half-migrated.
+    """
+    if current_revision(engine) is None and inspect(engine).get_table_names():
+        raise YibaoError(
+            "数据库中已有表，但没有 yibao 的版本记录；请使用空数据库或由 yibao db upgrade 建立的数据库",
+            "the database has tables but no yibao revision: use an empty database or one created by "
+            "yibao db upgrade")
     command.upgrade(alembic_config(engine), revision)
 
 

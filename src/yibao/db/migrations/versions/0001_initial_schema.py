@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:21:39.800164
+Create Date: 2026-11-23 21:05:38.827197
 """
 
 from __future__ import annotations
@@ -63,14 +63,65 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person')),
     sa.UniqueConstraint('id_number', name=op.f('uq_person_id_number'))
     )
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_name'), ['name'], unique=False)
+
     op.create_table('region',
     sa.Column('code', sa.String(length=6), nullable=False),
     sa.Column('policy', sa.String(length=64), nullable=False),
+    sa.Column('policy_file', sa.Text(), nullable=True),
     sa.Column('name_zh', sa.String(length=64), nullable=False),
     sa.Column('name_en', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_region'))
     )
+    op.create_table('benefit_accumulator',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('year_key', sa.Integer(), nullable=False),
+    sa.Column('inpatient_admissions', sa.BigInteger(), nullable=False),
+    sa.Column('outpatient_visits', sa.BigInteger(), nullable=False),
+    sa.Column('inpatient_deductible_used', sa.BigInteger(), nullable=False),
+    sa.Column('outpatient_deductible_used', sa.BigInteger(), nullable=False),
+    sa.Column('inpatient_inscp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('outpatient_inscp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('inpatient_hifp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('outpatient_hifp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('pool_inpatient_inscp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('pool_outpatient_inscp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('pool_inpatient_hifp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('pool_outpatient_hifp_cum', sa.BigInteger(), nullable=False),
+    sa.Column('large_inpatient_cost_cum', sa.BigInteger(), nullable=False),
+    sa.Column('large_outpatient_cost_cum', sa.BigInteger(), nullable=False),
+    sa.Column('large_inpatient_paid_cum', sa.BigInteger(), nullable=False),
+    sa.Column('large_outpatient_paid_cum', sa.BigInteger(), nullable=False),
+    sa.Column('personal_burden_cum', sa.BigInteger(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_benefit_accumulator_person_id_person')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_benefit_accumulator_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_benefit_accumulator')),
+    sa.UniqueConstraint('person_id', 'region_code', 'year_key', name=op.f('uq_benefit_accumulator_person_id_region_code_year_key'))
+    )
+    op.create_table('contribution_period',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('from_month', sa.Integer(), nullable=False),
+    sa.Column('to_month', sa.Integer(), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('source_document', sa.String(length=256), nullable=False),
+    sa.Column('note', sa.String(length=256), nullable=True),
+    sa.Column('recorded_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_contribution_period_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution_period'))
+    )
+    with op.batch_alter_table('contribution_period', schema=None) as batch_op:
+        batch_op.create_index('ix_contribution_period_person', ['person_id', 'from_month'], unique=False)
+
     op.create_table('employer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uscc', sa.String(length=18), nullable=False),
@@ -143,11 +194,36 @@ def upgrade() -> None:
     sa.Column('received_on', sa.Date(), nullable=False),
     sa.Column('reference', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('refund_of_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['refund_of_id'], ['payment.id'], name=op.f('fk_payment_refund_of_id_payment')),
     sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_payment_region_code_region')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment')),
     sa.UniqueConstraint('region_code', 'reference', name=op.f('uq_payment_region_code_reference'))
     )
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.create_index('ix_payment_payer', ['payer_kind', 'payer_id'], unique=False)
+
+    op.create_table('shortfall_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('assessed_on', sa.Date(), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('explanation', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_shortfall_payment_person_id_person')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_shortfall_payment_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shortfall_payment'))
+    )
+    with op.batch_alter_table('shortfall_payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shortfall_payment_person_id'), ['person_id'], unique=False)
+        batch_op.create_index('uq_shortfall_payment_due_person', ['person_id'], unique=True, postgresql_where=sa.text("status = 'due'"), sqlite_where=sa.text("status = 'due'"))
+
     op.create_table('wage_declaration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('region_code', sa.String(length=6), nullable=False),
@@ -228,6 +304,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_account_employer_id'), ['employer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_account_person_id'), ['person_id'], unique=False)
 
+    op.create_table('lump_sum_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('employer_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('amount_per_retiree_fen', sa.BigInteger(), nullable=False),
+    sa.Column('retirees', sa.Integer(), nullable=False),
+    sa.Column('total_fen', sa.BigInteger(), nullable=False),
+    sa.Column('schedule', sa.String(length=8), nullable=False),
+    sa.Column('instalment_count', sa.Integer(), nullable=False),
+    sa.Column('first_due', sa.Date(), nullable=False),
+    sa.Column('decided_on', sa.Date(), nullable=False),
+    sa.Column('document', sa.String(length=256), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['employer_id'], ['employer.id'], name=op.f('fk_lump_sum_plan_employer_id_employer')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_lump_sum_plan_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lump_sum_plan'))
+    )
+    with op.batch_alter_table('lump_sum_plan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lump_sum_plan_employer_id'), ['employer_id'], unique=False)
+
     op.create_table('payroll_declaration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('employer_id', sa.Integer(), nullable=False),
@@ -239,6 +336,72 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payroll_declaration')),
     sa.UniqueConstraint('employer_id', 'month', name=op.f('uq_payroll_declaration_employer_id_month'))
     )
+    op.create_table('claim',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('med_type', sa.String(length=4), nullable=False),
+    sa.Column('service_date', sa.Date(), nullable=False),
+    sa.Column('settle_date', sa.Date(), nullable=False),
+    sa.Column('year_key', sa.Integer(), nullable=False),
+    sa.Column('benefit_class', sa.String(length=16), nullable=False),
+    sa.Column('hospital_level', sa.String(length=16), nullable=False),
+    sa.Column('remote', sa.String(length=16), nullable=False),
+    sa.Column('share_bp', sa.Integer(), nullable=False),
+    sa.Column('eligibility_reason', sa.String(length=32), nullable=False),
+    sa.Column('medfee_sumamt', sa.BigInteger(), nullable=False),
+    sa.Column('fulamt_ownpay_amt', sa.BigInteger(), nullable=False),
+    sa.Column('overlmt_selfpay', sa.BigInteger(), nullable=False),
+    sa.Column('preselfpay_amt', sa.BigInteger(), nullable=False),
+    sa.Column('account_balance_before', sa.BigInteger(), nullable=False),
+    sa.Column('mulaid_balance_before', sa.BigInteger(), nullable=False),
+    sa.Column('inscp_scp_amt', sa.BigInteger(), nullable=False),
+    sa.Column('act_pay_dedc', sa.BigInteger(), nullable=False),
+    sa.Column('coinsurance', sa.BigInteger(), nullable=False),
+    sa.Column('over_ceiling', sa.BigInteger(), nullable=False),
+    sa.Column('hifp_pay', sa.BigInteger(), nullable=False),
+    sa.Column('hifob_pay', sa.BigInteger(), nullable=False),
+    sa.Column('acct_pay', sa.BigInteger(), nullable=False),
+    sa.Column('acct_mulaid_pay', sa.BigInteger(), nullable=False),
+    sa.Column('psn_cash_pay', sa.BigInteger(), nullable=False),
+    sa.Column('oop_cap_pay', sa.BigInteger(), nullable=False),
+    sa.Column('pool_ratio_bp', sa.Integer(), nullable=False),
+    sa.Column('fund_pay_sumamt', sa.BigInteger(), nullable=False),
+    sa.Column('psn_part_amt', sa.BigInteger(), nullable=False),
+    sa.Column('balc', sa.BigInteger(), nullable=False),
+    sa.Column('mulaid_holder_id', sa.Integer(), nullable=True),
+    sa.Column('acc_delta', sa.JSON(), nullable=False),
+    sa.Column('setlinfo', sa.JSON(), nullable=False),
+    sa.Column('setldetail', sa.JSON(), nullable=False),
+    sa.Column('explanation', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('transfer_id', sa.Integer(), nullable=True),
+    sa.Column('reversal_transfer_id', sa.Integer(), nullable=True),
+    sa.Column('reversal_key', sa.String(length=128), nullable=True),
+    sa.Column('reversed_on', sa.Date(), nullable=True),
+    sa.Column('medins_code', sa.String(length=32), nullable=True),
+    sa.Column('mdtrt_id', sa.String(length=64), nullable=True),
+    sa.Column('medins_setl_id', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reversed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollment.id'], name=op.f('fk_claim_enrollment_id_enrollment')),
+    sa.ForeignKeyConstraint(['mulaid_holder_id'], ['person.id'], name=op.f('fk_claim_mulaid_holder_id_person')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_claim_person_id_person')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_claim_region_code_region')),
+    sa.ForeignKeyConstraint(['reversal_transfer_id'], ['ledger_transfer.id'], name=op.f('fk_claim_reversal_transfer_id_ledger_transfer')),
+    sa.ForeignKeyConstraint(['transfer_id'], ['ledger_transfer.id'], name=op.f('fk_claim_transfer_id_ledger_transfer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_claim')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_claim_idempotency_key')),
+    sa.UniqueConstraint('reversal_key', name=op.f('uq_claim_reversal_key'))
+    )
+    with op.batch_alter_table('claim', schema=None) as batch_op:
+        batch_op.create_index('ix_claim_person_year', ['person_id', 'region_code', 'year_key'], unique=False)
+        batch_op.create_index('ix_claim_region_date', ['region_code', 'service_date'], unique=False)
+
     op.create_table('contribution_month',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrollment_id', sa.Integer(), nullable=False),
@@ -267,6 +430,8 @@ def upgrade() -> None:
     sa.Column('due_date', sa.Date(), nullable=False),
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('recognised', sa.Boolean(), nullable=False),
+    sa.Column('written_off_on', sa.Date(), nullable=True),
+    sa.Column('write_off_reason', sa.String(length=256), nullable=True),
     sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['enrollment_id'], ['enrollment.id'], name=op.f('fk_contribution_month_enrollment_id_enrollment')),
@@ -295,6 +460,98 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_entry_account_date', ['account_id', 'value_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_transfer_id'), ['transfer_id'], unique=False)
 
+    op.create_table('lump_sum_instalment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['plan_id'], ['lump_sum_plan.id'], name=op.f('fk_lump_sum_instalment_plan_id_lump_sum_plan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lump_sum_instalment')),
+    sa.UniqueConstraint('plan_id', 'seq', name=op.f('uq_lump_sum_instalment_plan_id_seq'))
+    )
+    op.create_table('lump_sum_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=False),
+    sa.Column('allocation', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['lump_sum_plan.id'], name=op.f('fk_lump_sum_payment_plan_id_lump_sum_plan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lump_sum_payment')),
+    sa.UniqueConstraint('plan_id', 'reference', name=op.f('uq_lump_sum_payment_plan_id_reference'))
+    )
+    op.create_table('lump_sum_plan_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollment.id'], name=op.f('fk_lump_sum_plan_member_enrollment_id_enrollment')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_lump_sum_plan_member_person_id_person')),
+    sa.ForeignKeyConstraint(['plan_id'], ['lump_sum_plan.id'], name=op.f('fk_lump_sum_plan_member_plan_id_lump_sum_plan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lump_sum_plan_member')),
+    sa.UniqueConstraint('plan_id', 'person_id', name=op.f('uq_lump_sum_plan_member_plan_id_person_id'))
+    )
+    with op.batch_alter_table('lump_sum_plan_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lump_sum_plan_member_person_id'), ['person_id'], unique=False)
+
+    op.create_table('transfer_case',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('from_region', sa.String(length=6), nullable=False),
+    sa.Column('to_region', sa.String(length=6), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('from_enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('from_category', sa.String(length=16), nullable=False),
+    sa.Column('end_month', sa.Integer(), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('actual_months', sa.Integer(), nullable=False),
+    sa.Column('deemed_months', sa.Integer(), nullable=False),
+    sa.Column('back_paid_months', sa.Integer(), nullable=False),
+    sa.Column('unpaid_months', sa.Integer(), nullable=False),
+    sa.Column('balance_at_issue_fen', sa.BigInteger(), nullable=False),
+    sa.Column('carries_case_id', sa.Integer(), nullable=True),
+    sa.Column('to_enrollment_id', sa.Integer(), nullable=True),
+    sa.Column('category', sa.String(length=16), nullable=True),
+    sa.Column('employer_id', sa.Integer(), nullable=True),
+    sa.Column('start_month', sa.Integer(), nullable=True),
+    sa.Column('received_on', sa.Date(), nullable=True),
+    sa.Column('gap_months', sa.Integer(), nullable=True),
+    sa.Column('local_months', sa.Integer(), nullable=True),
+    sa.Column('transferred_months', sa.Integer(), nullable=True),
+    sa.Column('recognised_months', sa.Integer(), nullable=True),
+    sa.Column('recognised_actual_months', sa.Integer(), nullable=True),
+    sa.Column('recognised_deemed_months', sa.Integer(), nullable=True),
+    sa.Column('recognised_back_paid_months', sa.Integer(), nullable=True),
+    sa.Column('backpay_months', sa.Integer(), nullable=True),
+    sa.Column('monthly_due_fen', sa.BigInteger(), nullable=True),
+    sa.Column('backpay_due_fen', sa.BigInteger(), nullable=True),
+    sa.Column('balance_moved_fen', sa.BigInteger(), nullable=True),
+    sa.Column('waiting_months', sa.Integer(), nullable=True),
+    sa.Column('benefit_start_month', sa.Integer(), nullable=True),
+    sa.Column('full_benefit_month', sa.Integer(), nullable=True),
+    sa.Column('ledger_transfer_id', sa.Integer(), nullable=True),
+    sa.Column('explanation', sa.Text(), nullable=True),
+    sa.Column('completed_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['carries_case_id'], ['transfer_case.id'], name=op.f('fk_transfer_case_carries_case_id_transfer_case')),
+    sa.ForeignKeyConstraint(['employer_id'], ['employer.id'], name=op.f('fk_transfer_case_employer_id_employer')),
+    sa.ForeignKeyConstraint(['from_enrollment_id'], ['enrollment.id'], name=op.f('fk_transfer_case_from_enrollment_id_enrollment')),
+    sa.ForeignKeyConstraint(['from_region'], ['region.code'], name=op.f('fk_transfer_case_from_region_region')),
+    sa.ForeignKeyConstraint(['ledger_transfer_id'], ['ledger_transfer.id'], name=op.f('fk_transfer_case_ledger_transfer_id_ledger_transfer')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_transfer_case_person_id_person')),
+    sa.ForeignKeyConstraint(['to_enrollment_id'], ['enrollment.id'], name=op.f('fk_transfer_case_to_enrollment_id_enrollment')),
+    sa.ForeignKeyConstraint(['to_region'], ['region.code'], name=op.f('fk_transfer_case_to_region_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer_case'))
+    )
+    with op.batch_alter_table('transfer_case', schema=None) as batch_op:
+        batch_op.create_index('ix_transfer_case_person', ['person_id', 'status'], unique=False)
+        batch_op.create_index('uq_transfer_case_issued_person', ['person_id'], unique=True, postgresql_where=sa.text("status = 'issued'"), sqlite_where=sa.text("status = 'issued'"))
+
     op.create_table('payment_allocation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
@@ -308,16 +565,52 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_payment_allocation_contribution_month_id'), ['contribution_month_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payment_allocation_payment_id'), ['payment_id'], unique=False)
 
+    op.create_table('transfer_period',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('from_month', sa.Integer(), nullable=False),
+    sa.Column('to_month', sa.Integer(), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('origin', sa.String(length=20), nullable=False),
+    sa.Column('history_id', sa.Integer(), nullable=True),
+    sa.Column('local', sa.Boolean(), nullable=True),
+    sa.Column('recognised_months', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['transfer_case.id'], name=op.f('fk_transfer_period_case_id_transfer_case')),
+    sa.ForeignKeyConstraint(['history_id'], ['contribution_period.id'], name=op.f('fk_transfer_period_history_id_contribution_period')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer_period')),
+    sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_transfer_period_case_id_seq'))
+    )
+    with op.batch_alter_table('transfer_period', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_transfer_period_history_id'), ['history_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('transfer_period', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_transfer_period_history_id'))
+
+    op.drop_table('transfer_period')
     with op.batch_alter_table('payment_allocation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_allocation_payment_id'))
         batch_op.drop_index(batch_op.f('ix_payment_allocation_contribution_month_id'))
 
     op.drop_table('payment_allocation')
+    with op.batch_alter_table('transfer_case', schema=None) as batch_op:
+        batch_op.drop_index('uq_transfer_case_issued_person', postgresql_where=sa.text("status = 'issued'"), sqlite_where=sa.text("status = 'issued'"))
+        batch_op.drop_index('ix_transfer_case_person')
+
+    op.drop_table('transfer_case')
+    with op.batch_alter_table('lump_sum_plan_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lump_sum_plan_member_person_id'))
+
+    op.drop_table('lump_sum_plan_member')
+    op.drop_table('lump_sum_payment')
+    op.drop_table('lump_sum_instalment')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_transfer_id'))
         batch_op.drop_index('ix_ledger_entry_account_date')
@@ -329,7 +622,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contribution_month_payer')
 
     op.drop_table('contribution_month')
+    with op.batch_alter_table('claim', schema=None) as batch_op:
+        batch_op.drop_index('ix_claim_region_date')
+        batch_op.drop_index('ix_claim_person_year')
+
+    op.drop_table('claim')
     op.drop_table('payroll_declaration')
+    with op.batch_alter_table('lump_sum_plan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lump_sum_plan_employer_id'))
+
+    op.drop_table('lump_sum_plan')
     with op.batch_alter_table('ledger_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_account_person_id'))
         batch_op.drop_index(batch_op.f('ix_ledger_account_employer_id'))
@@ -351,6 +653,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_wage_declaration_person_id'))
 
     op.drop_table('wage_declaration')
+    with op.batch_alter_table('shortfall_payment', schema=None) as batch_op:
+        batch_op.drop_index('uq_shortfall_payment_due_person', postgresql_where=sa.text("status = 'due'"), sqlite_where=sa.text("status = 'due'"))
+        batch_op.drop_index(batch_op.f('ix_shortfall_payment_person_id'))
+
+    op.drop_table('shortfall_payment')
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_index('ix_payment_payer')
+
     op.drop_table('payment')
     op.drop_table('monthly_run')
     with op.batch_alter_table('ledger_transfer', schema=None) as batch_op:
@@ -363,7 +673,15 @@ def downgrade() -> None:
 
     op.drop_table('family_link')
     op.drop_table('employer')
+    with op.batch_alter_table('contribution_period', schema=None) as batch_op:
+        batch_op.drop_index('ix_contribution_period_person')
+
+    op.drop_table('contribution_period')
+    op.drop_table('benefit_accumulator')
     op.drop_table('region')
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_name'))
+
     op.drop_table('person')
     op.drop_table('idempotency_key')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
