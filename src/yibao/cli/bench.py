@@ -98,6 +98,15 @@ def bench(ctx: typer.Context, quick: QuickOpt = False, as_json: JsonFlag = False
     _run(True, [QUICK_ROWS], QUICK_ROWS, seed, "beijing", "2024-03-01", None, None, None, as_json)
 
 
+def _admin_command() -> None:
+    from yibao.cli.bench_admin import admin
+
+    app.command("admin")(admin)
+
+
+_admin_command()
+
+
 @app.command("rules")
 def rules(
     quick: QuickOpt = False,
