@@ -345,6 +345,20 @@ class _Db:
     def all(self, text: str, params: dict[str, object] | None = None) -> list[Any]:
         return list(self.fetch(self.send(text, params), many=True))
 
+    def write_all(self, statements: Sequence[tuple[str, dict[str, object]]]) -> None:
+        """Run writes in order: on PostgreSQL as ONE statement (data-modifying CTEs; foreign keys
+        are checked at its end), on SQLite one after another."""
+        if not self.pg:
+            for text, params in statements:
+                self.send(text, params)
+            return
+        parts, merged = [], {}
+        for i, (text, params) in enumerate(statements):
+            parts.append(re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", rf":s{i}_\1", text))
+            merged.update({f"s{i}_{k}": v for k, v in params.items()})
+        head = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(parts[:-1]))
+        self.send(f"WITH {head} {parts[-1]}" if head else parts[-1], merged)
+
     def pipeline(self) -> contextlib.AbstractContextManager[Any]:
         """psycopg's pipeline on PostgreSQL (statements sent together); nothing on SQLite."""
         if not self.pg:
@@ -422,6 +436,11 @@ _NEXT_IDS = {True: "SELECT nextval(pg_get_serial_sequence('claim', 'id')), "
              # SQLite: the writer holds the database lock (BEGIN IMMEDIATE); a rowid is max + 1
              False: "SELECT (SELECT COALESCE(MAX(id), 0) + 1 FROM claim), "
                     "(SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_transfer)"}
+# the locked accumulator row with the ids the writes will use (one statement)
+_ACC_LOCK_IDS = {True: _ACC_SELECT.replace(" FROM benefit_accumulator", ", " + _NEXT_IDS[True][7:]
+                                           + " FROM benefit_accumulator") + " FOR UPDATE",
+                 False: _ACC_SELECT.replace(" FROM benefit_accumulator", ", " + _NEXT_IDS[False][7:]
+                                            + " FROM benefit_accumulator")}
 _CLAIM_COLUMNS = (
     "id", "idempotency_key", "request_hash", "person_id", "region_code", "enrollment_id", "kind", "med_type",
     "service_date", "settle_date", "year_key", "benefit_class", "hospital_level", "remote", "share_bp",
@@ -440,13 +459,13 @@ _AUDIT_INSERT = """INSERT INTO audit_event (at, actor, role, region_code, action
   :fields, :purpose, :rid, 'ok')"""
 
 
-def _audit(db: _Db, actor: Actor, action: str, subject_type: str, subject_id: object,
-           fields: Sequence[str], region: str) -> None:
-    """The row :func:`yibao.admin.audit.record` writes, in the hot path's statements."""
-    db.send(_AUDIT_INSERT, {"at": utcnow(), "actor": actor.user, "role": actor.role, "region": region,
-                            "action": action, "stype": subject_type, "sid": str(subject_id),
-                            "fields": ",".join(fields) or None, "purpose": actor.purpose,
-                            "rid": actor.request_id or None})
+def _audit(actor: Actor, action: str, subject_type: str, subject_id: object, fields: Sequence[str],
+           region: str) -> tuple[str, dict[str, object]]:
+    """The row :func:`yibao.admin.audit.record` writes, as a statement of the hot path."""
+    return _AUDIT_INSERT, {"at": utcnow(), "actor": actor.user, "role": actor.role, "region": region,
+                           "action": action, "stype": subject_type, "sid": str(subject_id),
+                           "fields": ",".join(fields) or None, "purpose": actor.purpose,
+                           "rid": actor.request_id or None}
 
 
 def _acc_row(db: _Db, person_id: int, region: str, yk: int,
@@ -463,8 +482,8 @@ def _acc_row(db: _Db, person_id: int, region: str, yk: int,
     return int(row[0]), [int(v) for v in row[1:]]
 
 
-def _write_acc(db: _Db, acc_id: int, values: Sequence[int]) -> None:
-    db.send(_ACC_UPDATE, {"id": acc_id, "now": utcnow(), **dict(zip(ACC_FIELDS, values, strict=True))})
+def _acc_update(acc_id: int, values: Sequence[int]) -> tuple[str, dict[str, object]]:
+    return _ACC_UPDATE, {"id": acc_id, "now": utcnow(), **dict(zip(ACC_FIELDS, values, strict=True))}
 
 
 @functools.lru_cache(maxsize=8192)
@@ -506,7 +525,7 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
             raise IdempotencyConflict(key, "claim.settle")
         done = session.get(Claim, int(seen_id))
         assert done is not None
-        _audit(db, actor, "claim.replay", "claim", done.id, ("setlinfo",), region)
+        db.send(*_audit(actor, "claim.replay", "claim", done.id, ("setlinfo",), region))
         return claim_result(done, replayed=True)
     birth, death = _day(birth_raw), _day(death_raw)
     holder_id = int(holder_raw) if holder_raw is not None else None
@@ -557,23 +576,31 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
     ia_params: dict[str, object] = {f"a{i}": a for i, a in enumerate(ia)}
     acc_params: dict[str, object] = {"p": person_id, "r": region, "y": yk}
     with db.pipeline():
-        acc_cur = db.send(_ACC_SELECT + (db.for_update() if commit else ""), acc_params)
+        acc_cur = db.send(_ACC_LOCK_IDS[db.pg] if commit else _ACC_SELECT, acc_params)
         if ia and commit and db.pg:
             db.send(f"SELECT id FROM ledger_account WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ia_params)
         bal_cur = db.send(f"SELECT account_id, SUM(amount_fen) FROM ledger_entry WHERE account_id IN "
                           f"({marks}) GROUP BY account_id", ia_params) if ia else None
-        ids_cur = db.send(_NEXT_IDS[db.pg]) if commit else None
         acc_row = db.fetch(acc_cur)
         raw = {int(a): int(b) for a, b in db.fetch(bal_cur, many=True)} if bal_cur is not None else {}
-        new_ids = db.fetch(ids_cur) if ids_cur is not None else None
+    new_ids: Sequence[Any] | None = None
+    acc_id: int | None
     if acc_row is None and commit:
-        # the person's first claim of the benefit year: open the row (a concurrent first claim
-        # waits on the unique key here; the rare deadlock with its account lock is retried)
-        acc_id, before = _acc_row(db, person_id, region, yk, lock=True)
+        # the person's first claim of the benefit year: open the row, ours (locked) until commit;
+        # a concurrent first claim waits on the unique key, then reads the row under its lock
+        with db.pipeline():
+            ins_cur = db.send(_ACC_INSERT + " RETURNING id", {**acc_params, "now": utcnow()})
+            ids_cur = db.send(_NEXT_IDS[db.pg])
+            made, new_ids = db.fetch(ins_cur), db.fetch(ids_cur)
+        if made is not None:
+            acc_id, before = int(made[0]), [0] * len(ACC_FIELDS)
+        else:
+            acc_id, before = _acc_row(db, person_id, region, yk, lock=True)
     elif acc_row is None:
         acc_id, before = None, [0] * len(ACC_FIELDS)
     else:
-        acc_id, before = int(acc_row[0]), [int(v) for v in acc_row[1:]]
+        acc_id, before = int(acc_row[0]), [int(v) for v in acc_row[1:1 + len(ACC_FIELDS)]]
+        new_ids = acc_row[1 + len(ACC_FIELDS):] if commit else None
     own_bal = -raw.get(int(own_id), 0) if own_id is not None else 0
     holder_bal = -raw.get(int(holder_ia), 0) if holder_ia is not None else 0
 
@@ -613,7 +640,7 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
         "created_at": utcnow(),
     }
     if not commit:
-        _audit(db, actor, "claim.presettle", "person", person_id, ("setlinfo", "acct_balc"), region)
+        db.send(*_audit(actor, "claim.presettle", "person", person_id, ("setlinfo", "acct_balc"), region))
         return _result(values, presettled=True)
 
     # round trip 3: accumulators, the transfer and its entries, the claim, the audit row
@@ -627,21 +654,21 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
     lines = _ledger_lines(ids, int(own_id), None if holder_ia is None else int(holder_ia), a)
     _check_lines(lines, {int(own_id): own_bal, **({int(holder_ia): holder_bal} if holder_ia else {})})
     values.update(id=claim_id, transfer_id=transfer_id)
-    with db.pipeline():
-        _write_acc(db, acc_id, after)
-        db.send(_TRANSFER_INSERT, {
-            "id": transfer_id, "k": f"claim:{values['idempotency_key']}", "r": region, "d": settle_date,
-            "ref": f"claim:{claim_id}", "memo": f"{ci.kind} {ci.service_date} person {person_id}",
-            "now": utcnow()})
-        if lines:
-            entry_params: dict[str, object] = {"t": transfer_id, "d": settle_date}
-            for i, (acc_id_i, fen) in enumerate(lines):
-                entry_params[f"a{i}"], entry_params[f"f{i}"] = acc_id_i, fen
-            db.send("INSERT INTO ledger_entry (transfer_id, account_id, amount_fen, value_date) VALUES "
-                    + ", ".join(f"(:t, :a{i}, :f{i}, :d)" for i in range(len(lines))), entry_params)
-        db.send(_CLAIM_INSERT, {c: values[c] for c in _CLAIM_COLUMNS})
-        _audit(db, actor, "claim.settle", "claim", claim_id,
-               ("hifp_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay"), region)
+    entry_params: dict[str, object] = {"t": transfer_id, "d": settle_date}
+    for i, (line_acc, fen) in enumerate(lines):
+        entry_params[f"a{i}"], entry_params[f"f{i}"] = line_acc, fen
+    writes = [
+        _acc_update(acc_id, after),
+        (_TRANSFER_INSERT, {"id": transfer_id, "k": f"claim:{values['idempotency_key']}", "r": region,
+                            "d": settle_date, "ref": f"claim:{claim_id}",
+                            "memo": f"{ci.kind} {ci.service_date} person {person_id}", "now": utcnow()})]
+    if lines:
+        writes.append(("INSERT INTO ledger_entry (transfer_id, account_id, amount_fen, value_date) VALUES "
+                       + ", ".join(f"(:t, :a{i}, :f{i}, :d)" for i in range(len(lines))), entry_params))
+    writes.append(_audit(actor, "claim.settle", "claim", claim_id,
+                         ("hifp_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay"), region))
+    writes.append((_CLAIM_INSERT, {c: values[c] for c in _CLAIM_COLUMNS}))
+    db.write_all(writes)  # the claim last: on PostgreSQL it is the statement the others hang on
     return _result(values)
 
 
@@ -797,7 +824,7 @@ def reverse(session: Session, actor: Actor, claim_id: int, key: str | None,
         raise InputError("acc_delta", c.id, "累计值不足以冲销（数据不一致）",
                          "the accumulators are below this claim's delta (inconsistent data)")
     assert acc_id is not None
-    _write_acc(db, acc_id, restored)
+    db.send(*_acc_update(acc_id, restored))
     original = session.get(LedgerTransfer, c.transfer_id)
     assert original is not None
     rt = ledger.reverse(session, original, f"claim-reversal:{rkey}", on_date,

@@ -84,23 +84,23 @@ FIRST_MONTH, LAST_MONTH = 202207, 202412
 
 # -- database ----------------------------------------------------------------------------------------
 
-def _database(url: str) -> tuple[str, str]:
+def _database(url: str, database: str = BENCH_DB) -> tuple[str, str]:
     """(admin URL on the server's ``postgres`` database, URL of the bench database)."""
     u = make_url(url if "+" in url.split("://", 1)[0] else url.replace("postgresql://", "postgresql+psycopg://"))
     if u.get_backend_name() != "postgresql":
         raise InputError("url", url, "基准测试需要 PostgreSQL 服务器的 URL",
                          "the benchmark needs the URL of a PostgreSQL server")
     return (u.set(database="postgres").render_as_string(hide_password=False),
-            u.set(database=BENCH_DB).render_as_string(hide_password=False))
+            u.set(database=database).render_as_string(hide_password=False))
 
 
-def _recreate(admin_url: str, drop_only: bool = False) -> None:
+def _recreate(admin_url: str, drop_only: bool = False, database: str = BENCH_DB) -> None:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             if not drop_only:
-                c.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+                c.execute(text(f'CREATE DATABASE "{database}"'))
     finally:
         admin.dispose()
 
@@ -395,19 +395,41 @@ def _warm(engine: Engine) -> None:
                   Accumulators.zeros(1))
 
 
+def check_accumulators(engine: Engine, n: int = 200) -> tuple[int, int]:
+    """(persons checked, mismatches): for up to ``n`` persons with claims, the stored accumulators
+    equal :func:`~yibao.rules.settlement.settle_claims` re-run over their claims in id order."""
+    pol = policy_for("beijing")
+    with Session(engine) as s:
+        persons = list(s.scalars(select(Claim.person_id).distinct().order_by(Claim.person_id).limit(n)))
+        bad = 0
+        for pid in persons:
+            acc = Accumulators.zeros(1)
+            for c in s.scalars(select(Claim).where(Claim.person_id == pid, Claim.status == "settled")
+                               .order_by(Claim.id)):
+                settle_claims(pol, [RuleClaim(c.service_date, c.kind, c.benefit_class, c.hospital_level,
+                                              c.medfee_sumamt, c.fulamt_ownpay_amt, c.overlmt_selfpay,
+                                              c.preselfpay_amt, remote=c.remote,
+                                              benefit_share_bp=c.share_bp)], acc)
+            stored = claims.accumulators(s, pid, REGION, int(acc.data[0, 0]))
+            bad += stored != {k: v for k, v in acc.person(0).items() if k != "year_key"}
+    return len(persons), bad
+
+
 def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, seconds: float = 5.0,
                      latency_clients: int = 4, procs: int | None = None, naive: bool = True,
-                     seed: int = 20240315, keep: bool = False,
+                     seed: int = 20240315, keep: bool = False, database: str = BENCH_DB,
                      log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Run the benchmark (module docstring) on the PostgreSQL server of ``url``; rows as dicts.
 
     ``procs``: client processes (default: one per CPU); the clients are spread over them as
-    threads. ``keep`` leaves the bench database in place; ``log`` receives progress lines.
+    threads. ``keep`` leaves the bench database in place; ``log`` receives progress lines. After
+    the service's phases the stored accumulators of a sample of persons are checked against the
+    rule re-run over their claims (``mismatches``, 0 expected).
     """
     say = log or (lambda _msg: None)
     procs = procs or os.cpu_count() or 1
-    admin_url, bench_url = _database(url)
-    _recreate(admin_url)
+    admin_url, bench_url = _database(url, database)
+    _recreate(admin_url, database=database)
     engine = make_engine(bench_url)
     rows: list[dict[str, Any]] = []
     try:
@@ -416,9 +438,9 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
         say(f"loaded {n_persons} members, {n_persons * 30} paid months in {time.perf_counter() - t:.1f} s")
         _warm(engine)
         engine.dispose()
-        impls = ["yibao", "naive per-row ORM"] if naive else ["yibao"]
         figures: dict[tuple[str, int], dict[str, Any]] = {}
-        for impl in impls:
+        checked = (0, 0)
+        for impl in ["yibao", "naive per-row ORM"] if naive else ["yibao"]:
             for n_clients in (clients, latency_clients):
                 f = _phase(bench_url, "yibao" if impl == "yibao" else "naive", n_clients, procs, n_persons,
                            seconds, seed + 1000 * n_clients + (0 if impl == "yibao" else 7))
@@ -426,6 +448,9 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
                 say(f"{impl}, {n_clients} clients: {f['claims']} claims in {f['seconds']:.1f} s = "
                     f"{f['claims_per_s']:.0f}/s, p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
                     f"{f['cpu_ms_per_claim'] or 0:.1f} CPU-ms/claim")
+            if impl == "yibao":  # before the naive peer writes claims without accumulator rows
+                checked = check_accumulators(engine)
+                say(f"accumulators of {checked[0]} persons checked against the rule: {checked[1]} mismatches")
         for (impl, n_clients), f in figures.items():
             base = figures[("yibao", n_clients)]
             speed = base["claims_per_s"] / f["claims_per_s"] if f["claims_per_s"] else None
@@ -433,14 +458,18 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
                 "suite": "settlement", "implementation": impl, "clients": n_clients, "claims": f["claims"],
                 "seconds": round(f["seconds"], 2), "claims_per_s": round(f["claims_per_s"], 1),
                 "p50_ms": round(f["p50_ms"], 2), "p99_ms": round(f["p99_ms"], 2),
-                "max_ms": round(f["max_ms"], 2), "errors": f["errors"],
+                "max_ms": round(f["max_ms"], 2), "errors": f["errors"], "first_error": f["first_error"],
                 "cpu_ms_per_claim": round(f["cpu_ms_per_claim"], 2) if f["cpu_ms_per_claim"] else None,
+                "client_cpu_ms_per_claim": round(f["client_cpu_ms_per_claim"], 2)
+                if f["client_cpu_ms_per_claim"] else None,
                 "ratio_throughput": round(speed, 2) if speed else None,
                 "ratio_p99": round(f["p99_ms"] / base["p99_ms"], 2) if base["p99_ms"] else None,
+                "checked": checked[0] if impl == "yibao" else None,
+                "mismatches": checked[1] if impl == "yibao" else None,
                 "note": f"{n_persons} members; {min(procs, n_clients)} client processes of threads; "
                         f"{os.cpu_count()} CPUs shared with PostgreSQL"})
     finally:
         engine.dispose()
         if not keep:
-            _recreate(admin_url, drop_only=True)
+            _recreate(admin_url, drop_only=True, database=database)
     return rows
