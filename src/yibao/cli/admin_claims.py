@@ -13,13 +13,16 @@ the stored claim. Every staff command takes ``--db`` and ``--json``; writes take
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from yibao.admin import claims
@@ -28,11 +31,14 @@ from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
 from yibao.cli.calc_settle import _LABELS
 from yibao.cli.common import parse_date, read_json
-from yibao.errors import InputError
+from yibao.errors import InputError, YibaoError
 from yibao.money import parse_yuan
 from yibao.platform.settle import MED_TYPES
 
 __all__ = ["claim_app", "install", "render_explanation", "settle_cmd"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 claim_app = typer.Typer(help="结算记录 / settled claims: show, reverse", no_args_is_help=True)
 
@@ -47,6 +53,28 @@ def install(app: typer.Typer) -> None:
     """Add ``settle`` and ``claim`` to the ``yibao`` app."""
     app.command("settle")(settle_cmd)
     app.add_typer(claim_app, name="claim")
+
+
+def _guard(fn: Callable[P, R]) -> Callable[P, R]:
+    """A YibaoError becomes its bilingual message and exit 2 (also when the command runs outside
+    ``yibao``'s main); a database without the schema says what to run."""
+
+    @functools.wraps(fn)
+    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except YibaoError as exc:
+            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (OperationalError, ProgrammingError) as exc:
+            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
+                       "请检查 --db，或先运行 yibao db upgrade\n"
+                       f"the database is unavailable or has no schema ({first}); check --db or run "
+                       "yibao db upgrade first", err=True)
+            raise typer.Exit(2) from None
+
+    return inner
 
 
 def _fen(value: Any, field: str) -> int:
@@ -94,6 +122,7 @@ def _from_file(path: Path, region: str | None, person: str | None) -> tuple[str,
     return str(reg), str(psn), fields
 
 
+@_guard
 def settle_cmd(
     person: Annotated[str | None, typer.Option("--person", help="登记号或证件号码 / person")] = None,
     region: Annotated[str | None, typer.Option("--region", "-r", help="参保地 / insured region")] = None,
@@ -155,6 +184,7 @@ def settle_cmd(
 
 
 @claim_app.command("show")
+@_guard
 def show_cmd(
     claim_id: Annotated[int, typer.Argument(help="结算编号 / claim id")],
     db: DbOpt = None,
@@ -168,6 +198,7 @@ def show_cmd(
 
 
 @claim_app.command("reverse")
+@_guard
 def reverse_cmd(
     claim_id: Annotated[int, typer.Argument(help="结算编号 / claim id")],
     date: Annotated[str | None, typer.Option("--date", "-d", help="冲销日期（默认今天）")] = None,
