@@ -6,7 +6,6 @@ Amounts: Beijing 2024, level 3, in-service, first admission of 20000 yuan with 5
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -117,4 +116,3 @@ def test_unknown_person_and_claim(world: dict[str, Any]) -> None:
               "--total", "100", code=2)
     assert "person" in err
     assert "claim_id" in cli(world, "claim", "show", "424242", code=2)
-    _ = dt  # dates above are literal ISO strings
