@@ -57,6 +57,7 @@ __all__ = [
     "credit",
     "debit",
     "post",
+    "prefetch",
     "reverse",
     "statement",
     "trial_balance",
@@ -154,6 +155,17 @@ def account(session: Session, region: str, kind: str, owner_id: int | None = Non
     assert made is not None
     cache[code] = made
     return made
+
+
+def prefetch(session: Session, region: str, kind: str, owner_ids: Iterable[int]) -> None:
+    """Load the existing accounts of many owners in one query into the session's memory, so the
+    :func:`account` calls that follow (one per person in a payment or a run) need no query."""
+    cache: dict[str, LedgerAccount] = session.info.setdefault(_CACHE, {})
+    codes = [account_code(region, kind, o) for o in set(owner_ids)]
+    missing = [c for c in codes if c not in cache]
+    for i in range(0, len(missing), 1000):
+        for acc in session.scalars(select(LedgerAccount).where(LedgerAccount.code.in_(missing[i:i + 1000]))):
+            cache[acc.code] = acc
 
 
 # Accounts are never deleted, so a session may remember the ones it has seen; a rollback forgets

@@ -170,6 +170,10 @@ def _allocate(session: Session, payment: Payment, rows: Sequence[ContributionMon
     """Match the payment's unallocated money to ``rows`` in order; recognise months made whole."""
     left = payment.unallocated_fen
     made: list[PaymentAllocation] = []
+    # one query each for the persons and their accounts, instead of two per month recognised
+    people = {cm.person_id for cm in rows}
+    ledger.prefetch(session, payment.region_code, "individual_account", people)
+    _loaded = list(session.scalars(select(Person).where(Person.id.in_(people))))  # held: the map is weak
     for cm in rows:
         if left <= 0:
             break
