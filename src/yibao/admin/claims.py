@@ -352,12 +352,13 @@ class _Db:
             for text, params in statements:
                 self.send(text, params)
             return
-        parts, merged = [], {}
-        for i, (text, params) in enumerate(statements):
-            parts.append(re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", rf":s{i}_\1", text))
-            merged.update({f"s{i}_{k}": v for k, v in params.items()})
-        head = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(parts[:-1]))
-        self.send(f"WITH {head} {parts[-1]}" if head else parts[-1], merged)
+        sql, names = _combined(tuple(text for text, _ in statements))
+        merged = {short: statements[i][1][name] for short, (i, name) in names.items()}
+        cur = self.raw.cursor()
+        try:
+            cur.execute(sql, self.params(merged))
+        except self.error as exc:
+            raise self._wrap(exc, sql) from exc
 
     def pipeline(self) -> contextlib.AbstractContextManager[Any]:
         """psycopg's pipeline on PostgreSQL (statements sent together); nothing on SQLite."""
@@ -372,6 +373,28 @@ class _Db:
 
     def for_update(self) -> str:
         return " FOR UPDATE" if self.pg else ""
+
+
+_PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+@functools.lru_cache(maxsize=64)
+def _combined(texts: tuple[str, ...]) -> tuple[str, dict[str, tuple[int, str]]]:
+    """One PostgreSQL statement of ``texts`` (the last is the main one, the others CTEs), with
+    short parameter names: psycopg caches the parsing of statements under 4096 characters only."""
+    names: dict[str, tuple[int, str]] = {}
+    seen: dict[tuple[int, str], str] = {}
+    parts = []
+    for i, text in enumerate(texts):
+        def short(m: re.Match[str], i: int = i) -> str:
+            key = (i, m.group(1))
+            if key not in seen:
+                seen[key] = f"v{len(seen)}"
+                names[seen[key]] = key
+            return f"%({seen[key]})s"
+        parts.append(_PARAM.sub(short, text))
+    head = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(parts[:-1]))
+    return (f"WITH {head} {parts[-1]}" if head else parts[-1]), names
 
 
 class _Pipeline:
@@ -452,6 +475,9 @@ _CLAIM_COLUMNS = (
     "created_at")
 _CLAIM_INSERT = (f"INSERT INTO claim ({', '.join(_CLAIM_COLUMNS)}) VALUES "
                  f"({', '.join(':' + c for c in _CLAIM_COLUMNS)})")
+_CLAIM_INSERT_PG = "INSERT INTO claim SELECT * FROM json_populate_record(NULL::claim, CAST(:row AS json))"
+_ENTRIES_PG = """INSERT INTO ledger_entry (transfer_id, account_id, amount_fen, value_date)
+  SELECT :t, x.a, x.f, :d FROM json_to_recordset(CAST(:lines AS json)) AS x(a integer, f bigint)"""
 _TRANSFER_INSERT = """INSERT INTO ledger_transfer (id, idempotency_key, kind, region_code, value_date,
   reference, memo, created_at) VALUES (:id, :k, 'claim_settlement', :r, :d, :ref, :memo, :now)"""
 _AUDIT_INSERT = """INSERT INTO audit_event (at, actor, role, region_code, action, subject_type, subject_id,
@@ -654,20 +680,32 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
     lines = _ledger_lines(ids, int(own_id), None if holder_ia is None else int(holder_ia), a)
     _check_lines(lines, {int(own_id): own_bal, **({int(holder_ia): holder_bal} if holder_ia else {})})
     values.update(id=claim_id, transfer_id=transfer_id)
-    entry_params: dict[str, object] = {"t": transfer_id, "d": settle_date}
-    for i, (line_acc, fen) in enumerate(lines):
-        entry_params[f"a{i}"], entry_params[f"f{i}"] = line_acc, fen
     writes = [
         _acc_update(acc_id, after),
         (_TRANSFER_INSERT, {"id": transfer_id, "k": f"claim:{values['idempotency_key']}", "r": region,
                             "d": settle_date, "ref": f"claim:{claim_id}",
                             "memo": f"{ci.kind} {ci.service_date} person {person_id}", "now": utcnow()})]
-    if lines:
-        writes.append(("INSERT INTO ledger_entry (transfer_id, account_id, amount_fen, value_date) VALUES "
-                       + ", ".join(f"(:t, :a{i}, :f{i}, :d)" for i in range(len(lines))), entry_params))
-    writes.append(_audit(actor, "claim.settle", "claim", claim_id,
-                         ("hifp_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay"), region))
-    writes.append((_CLAIM_INSERT, {c: values[c] for c in _CLAIM_COLUMNS}))
+    row = {c: values[c] for c in _CLAIM_COLUMNS}
+    if db.pg:
+        # rows as JSON: a constant statement text with few parameters, which psycopg parses once
+        # and PostgreSQL prepares once (a varying VALUES list or ~100 parameters defeat both)
+        writes.append((_ENTRIES_PG, {"t": transfer_id, "d": settle_date,
+                                     "lines": [{"a": i, "f": f} for i, f in lines]}))
+        writes.append(_audit(actor, "claim.settle", "claim", claim_id,
+                             ("hifp_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay"), region))
+        writes.append((_CLAIM_INSERT_PG, {"row": {k: v.isoformat() if isinstance(v, dt.date) else v
+                                                  for k, v in row.items()}}))
+    else:
+        if lines:
+            entry_params: dict[str, object] = {"t": transfer_id, "d": settle_date}
+            for i, (line_acc, fen) in enumerate(lines):
+                entry_params[f"a{i}"], entry_params[f"f{i}"] = line_acc, fen
+            marks = ", ".join(f"(:t, :a{i}, :f{i}, :d)" for i in range(len(lines)))
+            writes.append(("INSERT INTO ledger_entry (transfer_id, account_id, amount_fen, value_date) "
+                           f"VALUES {marks}", entry_params))
+        writes.append(_audit(actor, "claim.settle", "claim", claim_id,
+                             ("hifp_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay"), region))
+        writes.append((_CLAIM_INSERT, row))
     db.write_all(writes)  # the claim last: on PostgreSQL it is the statement the others hang on
     return _result(values)
 
