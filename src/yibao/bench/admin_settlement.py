@@ -15,9 +15,15 @@ the same data, for each implementation:
 2. **latency** — ``latency_clients`` (4) concurrent clients, p50 / p99 / max of the time per claim
    (the whole transaction, commit included).
 
-Clients are processes (``fork`` after the numba kernel is compiled in the parent): Python threads
-share one interpreter lock, and the rule's Python glue (explanation, JSON) would serialise on it.
-The machine's cores are shared with the PostgreSQL server, which the figures include.
+Clients run in ``procs`` processes (default one per CPU), ``fork``-ed after the numba kernel is
+compiled and the parameter caches are filled in the parent, each running its share of the clients
+as threads with their own connections — an application server's workers. Each client settles 30
+claims before the clock starts (connections, prepared statements, copied pages). Threads in one
+process share its interpreter lock; one process per client instead costs more in context switches
+on a small machine (both are measured by passing ``procs``; docs/performance.md). The machine's
+cores are shared with the PostgreSQL server, and the CPU time per claim (``/proc/stat``, the
+whole machine) and the clients' own are reported with each row. The engine of the clients has no
+``pool_pre_ping`` (a round trip per transaction a local, long-lived pool does not need).
 
 The **naive peer** (:func:`naive_settle`) is the most natural per-row ORM implementation: the
 person, the enrollments and every contribution month are loaded as ORM objects, the accumulators
