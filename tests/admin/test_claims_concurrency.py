@@ -77,3 +77,27 @@ def test_fifty_parallel_settlements_never_exceed_the_ceiling(engine: Engine) -> 
     assert acc["inpatient_admissions"] == N + 1
     assert acc["pool_inpatient_inscp_cum"] == sum(c.inscp_scp_amt for c in stored)
     assert sum(c.hifob_pay for c in stored) > 0  # the pooled ceiling was crossed
+
+
+def test_the_same_key_settled_in_parallel_is_one_claim(engine: Engine) -> None:
+    """Ten parallel requests with one idempotency key: the losers collide on the unique key,
+    run() retries them, and they return the winner's claim (one claim, one transfer)."""
+    if is_sqlite(engine):
+        pytest.skip("SQLite serialises every writer with BEGIN IMMEDIATE; the race is PostgreSQL's")
+
+    def setup(s: Session) -> int:
+        p = person(s)
+        contribution(s, enroll(s, p, start=202001), months(202001, 202412))
+        return p.id
+    pid = run(engine, setup)
+    ci = ClaimInput(dt.date(2024, 3, 1), "inpatient", "level_3", 2_000_000)
+    def one(_: int) -> dict[str, Any]:
+        return run(engine, lambda s: claims.settle(s, SYSTEM, BJ, pid, ci, key="same"))
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        got = list(pool.map(one, range(10)))
+    assert len({g["claim_id"] for g in got}) == 1 and sum(not g["replayed"] for g in got) == 1
+    with Session(engine) as s:
+        assert len(list(s.scalars(select(Claim).where(Claim.person_id == pid)))) == 1
+        assert claims.accumulators(s, pid, BJ, 20240101)["inpatient_admissions"] == 1
+        assert ledger_sum(s) == 0
