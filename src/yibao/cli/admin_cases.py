@@ -11,30 +11,26 @@ region file. Human output is Chinese, then English, then the explanation.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from yibao.admin import retirement, transfer
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
+from yibao.cli.admin_common import guard as _guard
 from yibao.cli.common import PolicyFileOpt, parse_date, registry
 from yibao.db.models.register import Employer, Person
-from yibao.errors import InputError, YibaoError
+from yibao.errors import InputError
 from yibao.ids import is_valid_uscc, mask_id, parse_person_id, parse_uscc
 from yibao.money import fen_to_yuan_str, parse_yuan
 from yibao.policy.registry import Registry
 
 __all__ = ["install", "retire_app", "transfer_app"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 transfer_app = typer.Typer(help="转移接续：转出、转入、办结、查看 / transfer between regions",
                            no_args_is_help=True)
@@ -51,25 +47,6 @@ def install(app: typer.Typer) -> None:
     app.add_typer(retire_app, name="retire")
 
 
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """A YibaoError becomes its bilingual message and exit code 2; a missing schema says what to run."""
-
-    @functools.wraps(fn)
-    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (OperationalError, ProgrammingError) as exc:
-            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
-                       "请检查 --db，或先运行 yibao db upgrade\n"
-                       f"the database is unavailable or has no schema ({first}); check --db or run "
-                       "yibao db upgrade first", err=True)
-            raise typer.Exit(2) from None
-
-    return inner
 
 
 # -- what the user typed ---------------------------------------------------------------------------

@@ -7,18 +7,25 @@ replaying a command with the same key changes nothing and prints the first resul
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from yibao.admin.uow import Actor
 from yibao.db.engine import make_engine
+from yibao.errors import YibaoError
 
-__all__ = ["DbOpt", "JsonFlag", "KeyOpt", "actor", "emit", "open_db"]
+__all__ = ["DbOpt", "JsonFlag", "KeyOpt", "actor", "emit", "guard", "open_db"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="数据库 URL（默认 YIBAO_DATABASE_URL 或 ./yibao.db）/ database URL")]
@@ -44,3 +51,25 @@ def emit(result: Any, as_json: bool, human: str | None = None) -> None:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     else:
         Console(highlight=False).print(human)
+
+
+def guard(fn: Callable[P, R]) -> Callable[P, R]:
+    """A YibaoError becomes its bilingual message and exit code 2 (also when a command runs outside
+    ``yibao.cli.main``, e.g. under a test runner); a database without the schema says what to run."""
+
+    @functools.wraps(fn)
+    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except YibaoError as exc:
+            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (OperationalError, ProgrammingError) as exc:
+            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
+                       "请检查 --db，或先运行 yibao db upgrade\n"
+                       f"the database is unavailable or has no schema ({first}); check --db or run "
+                       "yibao db upgrade first", err=True)
+            raise typer.Exit(2) from None
+
+    return inner

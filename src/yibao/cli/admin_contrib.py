@@ -10,21 +10,19 @@ when any row is bad (nothing was imported), after printing every bad row.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from yibao.admin.uow import idempotent, run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
-from yibao.errors import InputError, YibaoError
+from yibao.cli.admin_common import guard as _guard
+from yibao.errors import InputError
 from yibao.money import fen_to_yuan_str
 
 __all__ = ["assess_app", "declare_app", "install"]
@@ -38,30 +36,8 @@ EmployerOpt = Annotated[str, typer.Option("--employer", help="登记号或统一
 RegionOpt = Annotated[str, typer.Option("--region", help="统筹地区（代码、拼音或中文名）/ pooling region")]
 MonthOpt = Annotated[str, typer.Option("--month", help="月份，如 2024-03 / month, e.g. 2024-03")]
 _SHOWN_ROWS = 500
-P = ParamSpec("P")
-R = TypeVar("R")  # rows printed as a table; --json gives every row
 
 
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """A YibaoError becomes its bilingual message and exit 2 (also when the command runs outside
-    ``yibao.cli.main``, e.g. under a test runner); a missing schema says what to run."""
-
-    @functools.wraps(fn)
-    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (OperationalError, ProgrammingError) as exc:
-            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
-                       "请检查 --db，或先运行 yibao db upgrade\n"
-                       f"the database is unavailable or has no schema ({first}); check --db or run "
-                       "yibao db upgrade first", err=True)
-            raise typer.Exit(2) from None
-
-    return inner
 
 
 def install(app: typer.Typer) -> None:

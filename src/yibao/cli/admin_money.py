@@ -10,33 +10,29 @@ numbers are shown masked. A bad value is a bilingual message and exit code 2, ne
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from yibao.admin import accounts, ledger, payments
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
+from yibao.cli.admin_common import guard as _guard
 from yibao.cli.common import parse_date
 from yibao.db.base import parse_month
 from yibao.db.models.contribution import ContributionMonth, Payment
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, Person, Region
-from yibao.errors import InputError, YibaoError
+from yibao.errors import InputError
 from yibao.ids import is_valid_person_id, is_valid_uscc, mask_id, mask_name, parse_person_id, parse_uscc
 from yibao.money import fen_to_yuan_str, parse_yuan
 
 __all__ = ["accounts_app", "install", "ledger_app", "pay_app", "statement"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 pay_app = typer.Typer(help="缴费、补缴、退款、核销 / payments, back-payment, refunds, write-off",
                       no_args_is_help=True)
@@ -54,25 +50,6 @@ def install(app: typer.Typer) -> None:
     app.command("statement")(statement)
 
 
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """A YibaoError becomes its bilingual message and exit code 2; a missing schema says what to run."""
-
-    @functools.wraps(fn)
-    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (OperationalError, ProgrammingError) as exc:
-            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
-                       "请检查 --db，或先运行 yibao db upgrade\n"
-                       f"the database is unavailable or has no schema ({first}); check --db or run "
-                       "yibao db upgrade first", err=True)
-            raise typer.Exit(2) from None
-
-    return inner
 
 
 # -- resolving what the user typed ------------------------------------------------------------

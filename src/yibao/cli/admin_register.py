@@ -11,30 +11,26 @@ a bilingual message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import or_, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from yibao.admin import enrollment as enr
 from yibao.admin import register as reg
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
+from yibao.cli.admin_common import guard as _guard
 from yibao.cli.common import PolicyFileOpt, parse_date, registry
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, EmploymentSpell, FamilyLink, Person
-from yibao.errors import InputError, YibaoError
+from yibao.errors import InputError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str, parse_yuan
 
 __all__ = ["employer_app", "enroll_app", "install", "person_app"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 person_app = typer.Typer(help="人员登记 / persons in the register", no_args_is_help=True)
 employer_app = typer.Typer(help="用人单位与就业 / employers and employment", no_args_is_help=True)
@@ -56,25 +52,6 @@ def install(app: typer.Typer) -> None:
     app.add_typer(enroll_app, name="enroll")
 
 
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """A YibaoError becomes its bilingual message and exit 2; a missing schema says what to run."""
-
-    @functools.wraps(fn)
-    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (OperationalError, ProgrammingError) as exc:
-            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
-                       "请检查 --db，或先运行 yibao db upgrade\n"
-                       f"the database is unavailable or has no schema ({first}); check --db or run "
-                       "yibao db upgrade first", err=True)
-            raise typer.Exit(2) from None
-
-    return inner
 
 
 def _ym(m: int | None) -> str:
