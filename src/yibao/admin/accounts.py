@@ -29,7 +29,6 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from yibao.admin import audit, ledger
 from yibao.admin.ledger import InsufficientBalance, account_code, credit, debit
+from yibao.admin.policies import registry_of
 from yibao.admin.uow import SYSTEM, Actor, idempotent, run
 from yibao.db.base import month_of, utcnow
 from yibao.db.models.contribution import ContributionMonth, Payment, PaymentAllocation
@@ -49,7 +49,7 @@ from yibao.db.models.register import FamilyLink, Person, Region
 from yibao.errors import InputError, YibaoError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str
-from yibao.policy.registry import Registry, default_registry
+from yibao.policy.registry import Registry
 from yibao.policy.resolve import Policy
 from yibao.rules.accounts import credit_accounts
 from yibao.rules.contribution import PERSON_TYPES, RETIREE, person_type_codes
@@ -83,11 +83,6 @@ PURPOSES: dict[str, tuple[str, str]] = {
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-@cache
-def _shipped_registry() -> Registry:
-    return default_registry()
-
-
 def region_policy(session: Session, region: str, registry: Registry | None = None) -> Policy:
     """The policy of a region the installation administers (``region.policy`` names the file)."""
     row = session.get(Region, region)
@@ -95,7 +90,7 @@ def region_policy(session: Session, region: str, registry: Registry | None = Non
         known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
         raise InputError("region", region, f"不是本系统登记的统筹地区；已登记：{known or '无'}",
                          f"not a pooling region of this installation; registered: {known or 'none'}")
-    return (registry or _shipped_registry()).policy(row.policy)
+    return (registry or registry_of(session)).policy(row.policy)
 
 
 def check_region(actor: Actor, region: str) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from yibao.admin import audit
+from yibao.admin.policies import registry_of
 from yibao.admin.register import (
     covers,
     install_masking,
@@ -47,7 +48,7 @@ from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import EmploymentSpell, Person, Region
 from yibao.errors import InputError, YibaoError
-from yibao.policy.registry import Registry, default_registry
+from yibao.policy.registry import Registry
 from yibao.rules.contribution import PERSON_TYPES
 
 __all__ = [
@@ -257,7 +258,7 @@ def enroll(session: Session, actor: Actor, person_id: int, region: str, category
                 raise InputError("start_month", _ym_text(start), f"不能早于退休月 {retired_month}",
                                  f"must not be before the retirement month {retired_month}")
         if category == "flexible":
-            policies = registry or default_registry()
+            policies = registry or registry_of(session)
             _check_hukou(session, person, reg, start, policies)
             _check_flexible_option(reg, option, dt.date(start // 100, start % 100, 1), policies)
         clash = _overlapping(session, person.id, start)

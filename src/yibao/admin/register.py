@@ -31,6 +31,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit
+from yibao.admin.policies import registry_of
 from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import month_of
 from yibao.db.models.enrollment import Enrollment
@@ -46,7 +47,7 @@ from yibao.ids import (
     parse_person_id,
     parse_uscc,
 )
-from yibao.policy.registry import Registry, default_registry
+from yibao.policy.registry import Registry
 
 __all__ = [
     "BASE_METHODS",
@@ -187,7 +188,7 @@ def resolve_region(session: Session, given: object, field: str = "region") -> Re
         if n and n in (r.code, r.policy.lower(), r.name_zh.rstrip("市省").lower(), r.name_en.lower()):
             return r
     try:
-        code = default_registry().header(text).code if text else None
+        code = registry_of(session).header(text).code if text else None
     except YibaoError:
         code = None
     for r in rows:
@@ -559,7 +560,7 @@ def link_family(session: Session, actor: Actor, holder_id: int | str, relative_i
             raise InputError("relative", relative.id, "不能与本人建立家庭共济关系",
                              "a person cannot be linked to themself")
         day = _date(valid_from, "valid_from")
-        policy = (registry or default_registry()).policy(_family_policy_name(session, holder, day, region))
+        policy = (registry or registry_of(session)).policy(_family_policy_name(session, holder, day, region))
         resolved = policy.resolve("account.family_mutual_aid.relations", day)
         allowed = policy.at(day).get("account.family_mutual_aid.relations")
         if relation not in allowed:
