@@ -7,8 +7,9 @@ Per claim, in one transaction:
 
 1. **Input** checked (amounts, components ≤ total, kind, level, remote): a bilingual
    :class:`~yibao.errors.InputError` naming the field, nothing changed.
-2. **Policy** of the region (``region.policy`` in the registry) on the service date; its
-   compiled settlement table is cached per (policy, date), so a claim never recompiles it.
+2. **Policy** of the region (``region.policy`` in the installation's registry: the shipped files
+   plus a bureau's own files stored with its regions, :mod:`yibao.admin.policies`) on the service
+   date; its compiled settlement table is cached per (policy, date), so a claim never recompiles it.
 3. **Enrollment and eligibility** on the service date (:mod:`yibao.admin.continuity`, calling
    :func:`yibao.rules.eligibility.assess_eligibility`): not enrolled → InputError; no benefits
    (waiting period, gap, contributions not current) → :class:`ClaimRefused` with the reason and its
@@ -31,7 +32,10 @@ Per claim, in one transaction:
        DR individual_account(holder) acct_mulaid_pay / CR family_mutual_aid;
        DR family_mutual_aid acct_mulaid_pay; CR provider_payable (all of the above).
 
-   Cash paid at the counter (``psn_cash_pay``) is stored on the claim, not posted.
+   Cash paid at the counter (``psn_cash_pay``) is stored on the claim, not posted. The transfer is
+   written by this module's statements with the checks :func:`yibao.admin.ledger.post` makes (the
+   lines balance; no individual account below zero, read under its row lock; a unique key), see
+   :func:`_check_lines`; a reversal is :func:`yibao.admin.ledger.reverse` itself.
 
 **Idempotency**: the claim's key is unique; settling with the same key and request returns the
 first claim (``replayed``) and posts nothing; the same key with another request is refused.
@@ -283,12 +287,13 @@ def _check_key(key: str | None, field: str = "idempotency_key") -> None:
 # -- the hot path's statements, on the session's own DBAPI connection ---------------------------------
 #
 # Through SQLAlchemy a statement costs 75-150 µs of client CPU on the benchmark machine, through the
-# DBAPI cursor 11 µs (docs/performance.md). So settlement runs its statements on the session's own
-# DBAPI connection, inside the session's transaction (the same commit, and the same retries in
-# yibao.admin.uow.run: driver errors are re-raised as SQLAlchemy's), with the SQL written once for
-# both databases. On PostgreSQL independent statements go out together in psycopg's pipeline mode,
-# so a settlement is four round trips: read (person, history), lock (accumulators, accounts,
-# balances), write (accumulators, transfer, entries, claim, audit), commit.
+# DBAPI cursor 11 µs (measured on yibao.bench.admin_settlement's database). So settlement runs its
+# statements on the session's own DBAPI connection, inside the session's transaction (the same
+# commit, and the same retries in yibao.admin.uow.run: driver errors are re-raised as
+# SQLAlchemy's), with the SQL written once for both databases. On PostgreSQL independent
+# statements go out together in psycopg's pipeline mode and the writes are one statement, so a
+# settlement is four round trips: read (person, history), lock (accumulators, accounts, balances),
+# write (accumulators, transfer, entries, audit, claim), commit.
 
 
 class _Db:
