@@ -8,14 +8,12 @@ under 75, 1890 from 75, i.e. 140 / 157.50 a month.
 from __future__ import annotations
 
 import datetime as dt
-import signal
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from test_crash_support import child_url, new_tag, spawn, wait_sessions_gone
 from test_pay_support import enroll, person
 
 from yibao.admin import accounts, ledger
@@ -133,9 +131,14 @@ import sys, time
 from yibao.admin import accounts, ledger
 from yibao.db.engine import make_engine
 real = ledger.post
+calls = [0]
 def slow(*a, **kw):
     t = real(*a, **kw)
-    time.sleep(0.1)  # inside the chunk's transaction: a kill here leaves it uncommitted
+    calls[0] += 1
+    if calls[0] == 4:  # the fourth chunk: written, not committed; wait here to be killed
+        print("holding chunk 4", file=sys.stderr, flush=True)
+        time.sleep(600)
+    time.sleep(0.02)
     return t
 ledger.post = slow
 accounts.credit_retirees(make_engine(sys.argv[1]), "110000", 202403, progress=True, chunk_size=2)
@@ -143,28 +146,31 @@ accounts.credit_retirees(make_engine(sys.argv[1]), "110000", 202403, progress=Tr
 
 
 def test_a_real_process_killed_mid_run_leaves_whole_chunks_and_rerun_completes(engine: Engine) -> None:
-    """Crash safety (issue 4): kill -9 a real process in the middle of the run; the database holds
-    whole chunks only, and running again credits every retiree exactly once."""
+    """Crash safety (issue 4): kill -9 a real process in the middle of the run (inside its fourth
+    chunk's transaction); the database holds the three whole chunks committed before, and running
+    again credits every retiree exactly once.
+
+    The child blocks inside the fourth chunk, so the kill always lands there; and the test reads
+    the database only once the server has ended the child's sessions (test_crash_support): a
+    COMMIT sent just before a kill is still executed after it, which once let this test read
+    ``rows_done`` before such a commit and the balances after it.
+    """
     n = 40
     pids = _retirees(engine, "110000", [dt.date(1956, 1, 1)] * n)
-    url = engine.url.render_as_string(hide_password=False)
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, url], stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    seen = 0
-    for line in proc.stderr:
-        seen += line.startswith("retiree credit")
-        if seen == 3:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    tag = new_tag()
+    with spawn(KILLED_RUN, child_url(engine, tag)) as child:
+        for _ in range(3):
+            child.wait_for(lambda line: line.startswith("retiree credit"), "a committed chunk")
+        child.wait_for(lambda line: line.startswith("holding"), "the fourth chunk")
+        child.kill()
+    wait_sessions_gone(engine, tag)
     with Session(engine) as s:
         row = s.scalar(select(MonthlyRun))
         assert row is not None
         status, rows_done = row.status, row.rows_done
     credited = [b for b in _balances(engine, "110000", pids) if b]
-    assert status == "running" and rows_done == len(credited)
-    assert credited and len(credited) < n and set(credited) == {10_000} and len(credited) % 2 == 0
+    assert status == "running" and rows_done == len(credited) == 6  # three chunks of two
+    assert set(credited) == {10_000}
     done = credit_retirees(engine, "110000", 202403, chunk_size=2)
     assert done.rows_done == n and done.credited == n - len(credited)
     assert _balances(engine, "110000", pids) == [10_000] * n
