@@ -329,20 +329,6 @@ def _family_link(session: Session, holder: int, relative: int, on: dt.date) -> F
         or_(FamilyLink.valid_to.is_(None), FamilyLink.valid_to >= on)).order_by(FamilyLink.valid_from.desc()))
 
 
-def _lowest_from(session: Session, acc: LedgerAccount, day: dt.date) -> tuple[int, dt.date]:
-    """The lowest balance of an individual account after any entry dated ``day`` or later."""
-    bal = ledger.balance(session, acc, day - dt.timedelta(days=1))
-    low, low_date = bal, day
-    rows = session.execute(select(LedgerEntry.value_date, LedgerEntry.amount_fen)
-                           .where(LedgerEntry.account_id == acc.id, LedgerEntry.value_date >= day)
-                           .order_by(LedgerEntry.value_date, LedgerEntry.id))
-    for d, amount in rows:
-        bal -= amount  # credit-normal: a credit (negative amount) raises the balance
-        if bal < low:
-            low, low_date = bal, d
-    return low, low_date
-
-
 def pay_from_account(session: Session, actor: Actor, region: str, person_id: int, amount_fen: int,
                      purpose: str, on_date: dt.date, key: str,
                      for_person_id: int | None = None) -> AccountPayment:
@@ -413,7 +399,7 @@ def pay_from_account(session: Session, actor: Actor, region: str, person_id: int
                         memo=f"{purpose}: {PURPOSES[purpose][1]}")
         # post() checked today's balance under the account lock (still held); a back-dated payment
         # must also leave every balance from on_date onwards non-negative.
-        low, low_date = _lowest_from(session, holder_ia, on_date)
+        low, low_date = ledger.lowest_balance_from(session, holder_ia, on_date)
         if low < 0:
             raise InsufficientBalance(f"{holder_ia.code} @ {low_date}", low + amount_fen, amount_fen)
         audit.record(session, actor, "account.pay", "person", person_id, ("individual_account",), region)

@@ -69,7 +69,7 @@ from yibao.admin.policies import registry_of
 from yibao.admin.uow import Actor, IdempotencyConflict, request_hash
 from yibao.db.base import month_of, utcnow
 from yibao.db.models.claims import ACC_FIELDS, Claim
-from yibao.db.models.ledger import LedgerTransfer
+from yibao.db.models.ledger import LedgerAccount, LedgerTransfer
 from yibao.errors import InputError, YibaoError
 from yibao.money import fen_to_yuan_str
 from yibao.platform.models import ClaimIn
@@ -610,10 +610,18 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
         acc_cur = db.send(_ACC_LOCK_IDS[db.pg] if commit else _ACC_SELECT, acc_params)
         if ia and commit and db.pg:
             db.send(f"SELECT id FROM ledger_account WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ia_params)
-        bal_cur = db.send(f"SELECT account_id, SUM(amount_fen) FROM ledger_entry WHERE account_id IN "
-                          f"({marks}) GROUP BY account_id", ia_params) if ia else None
+        bal_cur = db.send(f"SELECT account_id, SUM(amount_fen), MAX(value_date) FROM ledger_entry "
+                          f"WHERE account_id IN ({marks}) GROUP BY account_id", ia_params) if ia else None
         acc_row = db.fetch(acc_cur)
-        raw = {int(a): int(b) for a, b in db.fetch(bal_cur, many=True)} if bal_cur is not None else {}
+        sums = db.fetch(bal_cur, many=True) if bal_cur is not None else []
+    raw = {int(a): int(b) for a, b, _ in sums}
+    for a, _, last in sums:
+        last_day = _day(last)
+        if last_day is not None and last_day > settle_date:
+            # entries dated after this claim: it may spend only what every later balance can spare
+            acct = session.get(LedgerAccount, int(a))
+            assert acct is not None
+            raw[int(a)] = -ledger.lowest_balance_from(session, acct, settle_date)[0]
     new_ids: Sequence[Any] | None = None
     acc_id: int | None
     if acc_row is None and commit:

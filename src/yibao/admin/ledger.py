@@ -56,6 +56,7 @@ __all__ = [
     "balances",
     "credit",
     "debit",
+    "lowest_balance_from",
     "post",
     "prefetch",
     "reverse",
@@ -251,6 +252,25 @@ def reverse(session: Session, transfer: LedgerTransfer, key: str, value_date: dt
     return post(session, key, "reversal", transfer.region_code, value_date, lines,
                 reference=transfer.reference, memo=memo or f"reverses {transfer.idempotency_key}",
                 reverses=transfer)
+
+
+def lowest_balance_from(session: Session, acc: LedgerAccount, day: dt.date) -> tuple[int, dt.date]:
+    """The lowest balance (normal side) the account has on ``day`` or any later date, and when.
+
+    A debit dated ``day`` must not exceed it, or some later balance would go negative: a payment
+    dated in the past cannot spend credits that arrived after it.
+    """
+    sign = 1 if acc.normal == "debit" else -1
+    bal = balance(session, acc, day - dt.timedelta(days=1))
+    low, low_date = bal, day
+    rows = session.execute(select(LedgerEntry.value_date, LedgerEntry.amount_fen)
+                           .where(LedgerEntry.account_id == acc.id, LedgerEntry.value_date >= day)
+                           .order_by(LedgerEntry.value_date, LedgerEntry.id))
+    for d, amount in rows:
+        bal += sign * amount
+        if bal < low:
+            low, low_date = bal, d
+    return low, low_date
 
 
 def balances(session: Session, account_ids: Sequence[int], as_of: dt.date | None = None) -> dict[int, int]:
