@@ -67,20 +67,26 @@ def admin(
     if as_json:
         typer.echo(json.dumps({"rows": rows, "targets": verdicts}, ensure_ascii=False, indent=2))
         return
-    out = Console(highlight=False)
-    for name in ("assessment", "settlement"):
+    out = Console(highlight=False, width=max(Console().width, 120))
+    for name, keys in SHOWN.items():
         part = [r for r in rows if r["suite"] == name]
         if not part:
             continue
         table = Table(title=name)
-        keys = [k for k in part[0] if k != "suite"]
         for k in keys:
-            table.add_column(k)
+            table.add_column(k, justify="left" if k in ("implementation", "note") else "right")
         for r in part:
             table.add_row(*("" if r.get(k) is None else str(r.get(k)) for k in keys))
         out.print(table)
     for line in verdicts:
         out.print(line, markup=False)
+
+
+SHOWN = {
+    "assessment": ["implementation", "suite_rows", "seconds_all_rows", "rows_per_s", "ratio", "note"],
+    "settlement": ["implementation", "clients", "claims", "claims_per_s", "p50_ms", "p99_ms",
+                   "ratio_throughput", "ratio_p99"],
+}
 
 
 def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
