@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench-quick bench mutation migration clean
+.PHONY: run test lint typecheck unit postgres bench-quick bench bench-admin mutation migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The database tests need the PostgreSQL server at 127.0.0.1:5432 (trust auth); start the local
+# cluster if it is installed but down. The tests fail, not skip, when it cannot be reached.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { command -v pg_ctlcluster >/dev/null && \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start; } || true
+
+unit: $(STAMP) postgres
 	$(BIN)/pytest
 
 bench-quick: $(STAMP)
@@ -36,6 +42,9 @@ test: lint typecheck unit bench-quick
 
 bench: $(STAMP)
 	$(BIN)/yibao bench rules
+
+bench-admin: $(STAMP) postgres
+	$(BIN)/yibao bench admin
 
 mutation: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(BIN)/mutmut run; $(BIN)/mutmut results | tail -n 5
