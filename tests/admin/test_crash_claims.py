@@ -113,6 +113,10 @@ def _input(c: dict[str, Any]) -> ClaimInput:
                       total_fen=c["total"], full_self_pay_fen=c["self"])
 
 
+def _settle(engine: Engine, c: dict[str, Any]) -> dict[str, Any]:
+    return run(engine, lambda s: claims.settle(s, SYSTEM, BJ, c["person"], _input(c), key=c["key"]))
+
+
 def _consistent(engine: Engine, plan: list[dict[str, Any]], opening: dict[int, int],
                 holder: dict[int, int]) -> list[Claim]:
     """The checks of the module docstring; the stored claims in id order."""
@@ -208,8 +212,7 @@ def test_killed_settlement_run_is_consistent_and_rerun_settles_each_claim_once(
     else:
         assert last_seen + 1 <= k <= hold_at  # claims 0..last_seen committed; claim hold_at never
 
-    results = [run(engine, lambda s, c=c: claims.settle(s, SYSTEM, BJ, c["person"], _input(c), key=c["key"]))
-               for c in plan]
+    results = [_settle(engine, c) for c in plan]
     assert [r["claim_id"] for r in results[:k]] == [c.id for c in before]
     assert all(r["replayed"] for r in results[:k]) and not any(r["replayed"] for r in results[k:])
     after = _consistent(engine, plan, opening, holder)
