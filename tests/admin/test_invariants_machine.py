@@ -55,7 +55,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from test_assess_world import uscc
 
@@ -498,11 +497,6 @@ def test_invariants_hold_over_random_operation_sequences(engine: Engine) -> None
     SEEN.clear()
 
 
-@pytest.mark.xfail(strict=True, raises=IntegrityError, reason=(
-    "claims.reverse: a reversal key already used for another claim reaches the unique index on "
-    "claim.reversal_key (ledger.post returns the other claim's reversal transfer for the reused key) "
-    "and surfaces as a raw IntegrityError after run()'s eight retries instead of a bilingual refusal; "
-    "nothing is changed. Reported to the claims helper; remove this mark when claims.py refuses it."))
 def test_a_reversal_key_reused_for_another_claim_is_refused_and_changes_nothing(engine: Engine) -> None:
     """Replaying a key with another request must be refused with a message (issue 4: replaying
     with the same key changes nothing; bad input is a bilingual error), here for reversals."""

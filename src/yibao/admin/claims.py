@@ -863,6 +863,9 @@ def reverse(session: Session, actor: Actor, claim_id: int, key: str | None,
         if c.reversal_key == rkey:
             return claim_result(c, replayed=True)
         raise AlreadyReversed(c.id, c.reversed_on, c.reversal_key)
+    other = session.scalar(select(Claim.id).where(Claim.reversal_key == rkey, Claim.id != c.id))
+    if other is not None:  # the key already reversed another claim: a different request
+        raise IdempotencyConflict(rkey, f"claim.reverse {other}")
     if not isinstance(on_date, dt.date):
         raise InputError("on_date", on_date, "应为日期 YYYY-MM-DD", "expected a date YYYY-MM-DD")
     if on_date < c.settle_date:
