@@ -296,11 +296,12 @@ def _naive(engine: Engine, pid: int, ci: ClaimInput, key: str) -> None:
 
 # -- clients -----------------------------------------------------------------------------------------
 
-def _client(args: tuple[str, str, int, int, int, int, float, int, Any, Any, Any]) -> None:
-    """One client process: ``threads`` clients (threads), each with its own connection."""
-    url, impl, worker, threads, n_persons, seed, seconds, warmup, start, out, ready = args
+def _client(args: tuple[str, str, int, int, int, int, int, float, int, Any, Any, Any]) -> None:
+    """One client process: ``threads`` clients (threads) sharing a pool of ``conns`` connections
+    (a client waits for a free connection when all are busy, as at an application server)."""
+    url, impl, worker, threads, conns, n_persons, seed, seconds, warmup, start, out, ready = args
     # no pre-ping: a round trip per transaction that a local, long-lived pool does not need
-    engine = make_engine(url, pool_size=threads, max_overflow=0, pool_pre_ping=False)
+    engine = make_engine(url, pool_size=conns, max_overflow=0, pool_pre_ping=False)
     fn: Callable[[Engine, int, ClaimInput, str], None] = _service if impl == "yibao" else _naive
     results: list[tuple[float, float, list[float], int]] = []
     first_error: list[str] = []
@@ -355,14 +356,17 @@ def _cpu_busy() -> float:
 
 
 def _phase(url: str, impl: str, clients: int, procs: int, n_persons: int, seconds: float,
-           seed: int, warmup: int = 30) -> dict[str, Any]:
-    """``clients`` concurrent clients as ``procs`` processes of threads (forked after warming)."""
+           seed: int, warmup: int = 30, connections: int | None = None) -> dict[str, Any]:
+    """``clients`` concurrent clients as ``procs`` processes of threads (forked after warming),
+    with at most ``connections`` database connections in all (None: one per client)."""
     ctx = mp.get_context("fork")
     start, out, ready = ctx.Event(), ctx.Queue(), ctx.Value("i", 0)
     procs = max(1, min(procs, clients))
     share = [clients // procs + (1 if w < clients % procs else 0) for w in range(procs)]
-    ps = [ctx.Process(target=_client, args=((url, impl, w, share[w], n_persons, seed, seconds, warmup, start,
-                                             out, ready),)) for w in range(procs)]
+    total = clients if connections is None else max(procs, min(connections, clients))
+    conns = [total // procs + (1 if w < total % procs else 0) for w in range(procs)]
+    ps = [ctx.Process(target=_client, args=((url, impl, w, share[w], min(conns[w], share[w]), n_persons, seed,
+                                             seconds, warmup, start, out, ready),)) for w in range(procs)]
     gc.freeze()  # the parent's objects stay in shared pages: the children's collector leaves them alone
     for p in ps:
         p.start()
@@ -424,16 +428,21 @@ def check_accumulators(engine: Engine, n: int = 200) -> tuple[int, int]:
 def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, seconds: float = 5.0,
                      latency_clients: int = 4, procs: int | None = None, naive: bool = True,
                      seed: int = 20240315, keep: bool = False, database: str = BENCH_DB,
-                     log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+                     log: Callable[[str], None] | None = None,
+                     connections: int | None = None) -> list[dict[str, Any]]:
     """Run the benchmark (module docstring) on the PostgreSQL server of ``url``; rows as dicts.
 
     ``procs``: client processes (default: one per CPU); the clients are spread over them as
-    threads. ``keep`` leaves the bench database in place; ``log`` receives progress lines. After
-    the service's phases the stored accumulators of a sample of persons are checked against the
-    rule re-run over their claims (``mismatches``, 0 expected).
+    threads. ``connections``: the database connections the clients share (default two per CPU,
+    PostgreSQL's rule of thumb for a pool; a client waits for a free one, as behind an application
+    server's pool); ``0`` gives every client its own. ``keep`` leaves the bench database in place;
+    ``log`` receives progress lines. After the service's phases the stored accumulators of a
+    sample of persons are checked against the rule re-run over their claims (``mismatches``, 0
+    expected).
     """
     say = log or (lambda _msg: None)
     procs = procs or os.cpu_count() or 1
+    pool = None if connections == 0 else (connections or 2 * (os.cpu_count() or 1))
     admin_url, bench_url = _database(url, database)
     _recreate(admin_url, database=database)
     engine = make_engine(bench_url)
@@ -449,7 +458,8 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
         for impl in ["yibao", "naive per-row ORM"] if naive else ["yibao"]:
             for n_clients in (clients, latency_clients):
                 f = _phase(bench_url, "yibao" if impl == "yibao" else "naive", n_clients, procs, n_persons,
-                           seconds, seed + 1000 * n_clients + (0 if impl == "yibao" else 7))
+                           seconds, seed + 1000 * n_clients + (0 if impl == "yibao" else 7),
+                           connections=pool)
                 figures[(impl, n_clients)] = f
                 say(f"{impl}, {n_clients} clients: {f['claims']} claims in {f['seconds']:.1f} s = "
                     f"{f['claims_per_s']:.0f}/s, p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
@@ -472,6 +482,7 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
                 "ratio_p99": round(f["p99_ms"] / base["p99_ms"], 2) if base["p99_ms"] else None,
                 "checked": checked[0] if impl == "yibao" else None,
                 "mismatches": checked[1] if impl == "yibao" else None,
+                "connections": min(pool or n_clients, n_clients),
                 "note": f"{n_persons} members; {min(procs, n_clients)} client processes of threads; "
                         f"{os.cpu_count()} CPUs shared with PostgreSQL"})
     finally:
