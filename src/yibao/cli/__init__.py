@@ -21,7 +21,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from yibao.cli import bench, calc, db, demo, export, policy, region
+    from yibao.cli import audit, bench, calc, db, demo, export, policy, region
 
     app.add_typer(policy.app, name="policy")
     app.add_typer(calc.app, name="calc")
@@ -29,6 +29,7 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(export.app, name="export")
     app.add_typer(region.app, name="region")
+    app.add_typer(audit.app, name="audit")
     from yibao.cli import admin_demo
 
     app.command("demo")(admin_demo.demo)

@@ -1,0 +1,42 @@
+"""``yibao audit events``: who read or changed what, when and why (the audit log)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.cli.admin_common import DbOpt, JsonFlag, emit, guard, open_db
+from yibao.db.models.audit import AuditEvent
+
+app = typer.Typer(help="审计日志 / the audit log", no_args_is_help=True)
+
+
+@app.command("events")
+@guard
+def events_cmd(
+    subject_type: Annotated[str | None, typer.Option(
+        "--subject-type", help="person, employer, claim…")] = None,
+    subject_id: Annotated[str | None, typer.Option("--subject-id", help="编号 / id")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="操作人 / user")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="条数 / rows")] = 50,
+    db: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """最近的审计记录（最新在前）/ the latest audit events, newest first."""
+    q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if subject_type:
+        q = q.where(AuditEvent.subject_type == subject_type)
+    if subject_id:
+        q = q.where(AuditEvent.subject_id == subject_id)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    with Session(open_db(db)) as s:
+        rows = [{"id": e.id, "at": e.at.isoformat(timespec="seconds"), "actor": e.actor, "role": e.role,
+                 "region": e.region_code, "action": e.action, "subject": f"{e.subject_type}:{e.subject_id}",
+                 "fields": e.fields, "purpose": e.purpose, "outcome": e.outcome} for e in s.scalars(q)]
+    text = "\n".join(f"{r['at']}  {r['actor']} ({r['role']})  {r['action']}  {r['subject']}  "
+                     f"{r['fields'] or ''}  {r['purpose'] or ''}" for r in rows)
+    emit(rows, as_json, text or "（无 / none）")
