@@ -27,15 +27,13 @@ indexes are those of the models (``Base.metadata.create_all``) and ``ANALYZE`` r
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 import yibao.db.models  # noqa: F401  (the whole schema)
@@ -44,6 +42,7 @@ from yibao.admin.assessment import Bulk, due_date, run_assessment
 from yibao.admin.declarations import first_day, region_policy, wage_in_force
 from yibao.admin.ledger import credit, debit
 from yibao.admin.uow import run
+from yibao.bench.pg import bench_urls, copy_lines, recreate
 from yibao.db.base import Base
 from yibao.db.engine import make_engine
 from yibao.db.models.contribution import ContributionMonth
@@ -64,42 +63,8 @@ MONTH = 202403
 NAIVE_MONTH = 202404  # same Beijing parameter period (2023-07..2024-06) as MONTH
 
 
-def _database(url: str, name: str) -> tuple[str, str]:
-    """(admin URL on the server's ``postgres`` database, URL of the bench database)."""
-    u = make_url(url if "+" in url.split("://", 1)[0] else url.replace("postgresql://", "postgresql+psycopg://"))
-    if u.get_backend_name() != "postgresql":
-        from yibao.errors import InputError
-
-        raise InputError("url", url, "基准测试需要 PostgreSQL 服务器的 URL",
-                         "the benchmark needs the URL of a PostgreSQL server")
-    return (u.set(database="postgres").render_as_string(hide_password=False),
-            u.set(database=name).render_as_string(hide_password=False))
 
 
-def _recreate(admin_url: str, name: str, drop_only: bool = False) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if not drop_only:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-
-
-def _copy(engine: Engine, table: str, columns: list[str], lines: Any) -> None:
-    """COPY text rows (tab-separated, already formatted) into ``table``."""
-    raw: Any = engine.raw_connection()
-    try:
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-            buf = io.StringIO()
-            for i, line in enumerate(lines, 1):
-                buf.write(line)
-                if i % 100_000 == 0:
-                    cp.write(buf.getvalue())
-                    buf = io.StringIO()
-            cp.write(buf.getvalue())
-        raw.commit()
-    finally:
-        raw.close()
 
 
 def _person_ids(n: int) -> list[str]:
@@ -128,25 +93,25 @@ def _load(engine: Engine, n_employees: int, n_employers: int, seed: int) -> None
     with Session(engine) as s, s.begin():
         s.add(Region(code=REGION, policy="beijing", name_zh="北京", name_en="Beijing"))
     now = dt.datetime.now(dt.UTC).isoformat()
-    _copy(engine, "employer", ["id", "uscc", "name", "region_code", "base_method", "hardship", "status",
+    copy_lines(engine, "employer", ["id", "uscc", "name", "region_code", "base_method", "hardship", "status",
                                "created_at"],
           (f"{i + 1}\t{code}\t单位{i + 1}\t{REGION}\tsum_of_individual_bases\tf\tactive\t{now}\n"
            for i, code in enumerate(_usccs(n_employers))))
-    _copy(engine, "person", ["id", "id_kind", "id_number", "name", "sex", "birth_date", "hukou_region",
+    copy_lines(engine, "person", ["id", "id_kind", "id_number", "name", "sex", "birth_date", "hukou_region",
                              "created_at"],
           (f"{i + 1}\tresident\t{number}\t职工{i + 1}\t{'male' if int(number[16]) % 2 else 'female'}\t"
            f"{number[6:10]}-{number[10:12]}-{number[12:14]}\t{REGION}\t{now}\n"
            for i, number in enumerate(_person_ids(n_employees))))
     rng = np.random.default_rng(seed)
     employer = rng.integers(1, n_employers + 1, size=n_employees).tolist()
-    _copy(engine, "enrollment", ["id", "person_id", "region_code", "scheme", "category", "employer_id",
+    copy_lines(engine, "enrollment", ["id", "person_id", "region_code", "scheme", "category", "employer_id",
                                  "start_month", "status", "flexible_option", "pension_fen", "was_flexible",
                                  "created_at"],
           (f"{i + 1}\t{i + 1}\t{REGION}\temployee\tin_service\t{emp}\t202301\tactive\t0\t0\tf\t{now}\n"
            for i, emp in enumerate(employer)))
     # wages: log-normal around 9000 yuan (some below the 6326 floor, some above the 33891 cap)
     wage = (np.exp(rng.normal(np.log(9000.0), 0.6, size=n_employees)) * 100).astype(np.int64).tolist()
-    _copy(engine, "wage_declaration", ["id", "region_code", "person_id", "payer_kind", "payer_id",
+    copy_lines(engine, "wage_declaration", ["id", "region_code", "person_id", "payer_kind", "payer_id",
                                        "month_from", "wage_fen", "source", "created_at"],
           (f"{i + 1}\t{REGION}\t{i + 1}\temployer\t{emp}\t202401\t{w}\tbench\t{now}\n"
            for i, (emp, w) in enumerate(zip(employer, wage, strict=True))))
@@ -211,8 +176,8 @@ def bench_assessment(url: str, n_employees: int, n_employers: int, naive_rows: i
     progress lines.
     """
     say = log or (lambda _msg: None)
-    admin_url, bench_url = _database(url, database)
-    _recreate(admin_url, database)
+    admin_url, bench_url = bench_urls(url, database)
+    recreate(admin_url, database)
     engine = make_engine(bench_url)
     rows: list[dict[str, Any]] = []
     try:
@@ -257,5 +222,5 @@ def bench_assessment(url: str, n_employees: int, n_employers: int, naive_rows: i
     finally:
         engine.dispose()
         if not keep:
-            _recreate(admin_url, database, drop_only=True)
+            recreate(admin_url, database, drop_only=True)
     return rows

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import io
 import multiprocessing as mp
 import os
 import random
@@ -53,8 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 import yibao.db.models  # noqa: F401  (the whole schema)
@@ -63,6 +61,7 @@ from yibao.admin.audit import record
 from yibao.admin.claims import ClaimInput, policy_for
 from yibao.admin.continuity import MonthRow, Span, assess
 from yibao.admin.uow import SYSTEM, run
+from yibao.bench.pg import bench_urls, copy_lines, recreate
 from yibao.db.base import Base, add_months, month_of
 from yibao.db.engine import make_engine
 from yibao.db.models.claims import Claim
@@ -90,42 +89,10 @@ FIRST_MONTH, LAST_MONTH = 202207, 202412
 
 # -- database ----------------------------------------------------------------------------------------
 
-def _database(url: str, database: str = BENCH_DB) -> tuple[str, str]:
-    """(admin URL on the server's ``postgres`` database, URL of the bench database)."""
-    u = make_url(url if "+" in url.split("://", 1)[0] else url.replace("postgresql://", "postgresql+psycopg://"))
-    if u.get_backend_name() != "postgresql":
-        raise InputError("url", url, "基准测试需要 PostgreSQL 服务器的 URL",
-                         "the benchmark needs the URL of a PostgreSQL server")
-    return (u.set(database="postgres").render_as_string(hide_password=False),
-            u.set(database=database).render_as_string(hide_password=False))
 
 
-def _recreate(admin_url: str, drop_only: bool = False, database: str = BENCH_DB) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            if not drop_only:
-                c.execute(text(f'CREATE DATABASE "{database}"'))
-    finally:
-        admin.dispose()
 
 
-def _copy(engine: Engine, table: str, columns: list[str], lines: Iterable[str]) -> None:
-    """COPY text rows (tab-separated, already formatted) into ``table``."""
-    raw: Any = engine.raw_connection()
-    try:
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-            buf = io.StringIO()
-            for i, line in enumerate(lines, 1):
-                buf.write(line)
-                if i % 100_000 == 0:
-                    cp.write(buf.getvalue())
-                    buf = io.StringIO()
-            cp.write(buf.getvalue())
-        raw.commit()
-    finally:
-        raw.close()
 
 
 def _person_id(i: int) -> str:
@@ -147,10 +114,10 @@ def load(engine: Engine, n_persons: int, seed: int = 20240315) -> None:
     rng = np.random.default_rng(seed)
     now = dt.datetime.now(dt.UTC).isoformat()
     ids = range(1, n_persons + 1)
-    _copy(engine, "person", ["id", "id_kind", "id_number", "name", "sex", "birth_date", "created_at"],
+    copy_lines(engine, "person", ["id", "id_kind", "id_number", "name", "sex", "birth_date", "created_at"],
           (f"{i}\tresident\t{_person_id(i)}\t测试{i}\t{'male' if i % 2 else 'female'}\t"
            f"{dt.date(1960, 1, 1) + dt.timedelta(days=i % 16000)}\t{now}\n" for i in ids))
-    _copy(engine, "enrollment", ["id", "person_id", "region_code", "scheme", "category", "start_month",
+    copy_lines(engine, "enrollment", ["id", "person_id", "region_code", "scheme", "category", "start_month",
                                  "status", "flexible_option", "pension_fen", "was_flexible", "created_at"],
           (f"{i}\t{i}\t{REGION}\temployee\tin_service\t{FIRST_MONTH}\tactive\t0\t0\tf\t{now}\n" for i in ids))
     months = [FIRST_MONTH]
@@ -165,7 +132,7 @@ def load(engine: Engine, n_persons: int, seed: int = 20240315) -> None:
                 yield (f"{i}\t{i}\t{REGION}\t{m}\tin_service\tperson\t{i}\t900000\t900000\t{zeros}\t"
                        f"18000\t0\t0\t18000\t0\t18000\t18000\tpaid\t{due}\t{due - dt.timedelta(days=5)}"
                        f"\tt\t{now}\n")
-    _copy(engine, "contribution_month", [
+    copy_lines(engine, "contribution_month", [
         "enrollment_id", "person_id", "region_code", "month", "category", "payer_kind", "payer_id",
         "wage_fen", "base_fen", "employer_basic_fen", "employer_maternity_fen", "employer_large_amount_fen",
         "employer_local_supplement_fen", "to_pooled_fund_fen", "to_maternity_fund_fen",
@@ -183,12 +150,12 @@ def load(engine: Engine, n_persons: int, seed: int = 20240315) -> None:
                   {"r": REGION, "d": dt.date(2024, 1, 1)})
         tid = int(s.scalar(text("SELECT id FROM ledger_transfer WHERE idempotency_key = 'bench:seed'")) or 0)
         cash_id = cash.id
-    _copy(engine, "ledger_account", ["id", "code", "region_code", "kind", "person_id", "normal",
+    copy_lines(engine, "ledger_account", ["id", "code", "region_code", "kind", "person_id", "normal",
                                      "non_negative", "created_at"],
           (f"{first_ia + i - 1}\t{REGION}/individual_account/{i}\t{REGION}\tindividual_account\t{i}\t"
            f"credit\tt\t{now}\n" for i in ids))
     balances = rng.integers(0, 300_000, size=n_persons)  # 0..3000 yuan
-    _copy(engine, "ledger_entry", ["transfer_id", "account_id", "amount_fen", "value_date"],
+    copy_lines(engine, "ledger_entry", ["transfer_id", "account_id", "amount_fen", "value_date"],
           [f"{tid}\t{cash_id}\t{int(balances.sum())}\t2024-01-01\n",
            *(f"{tid}\t{first_ia + i}\t{-int(b)}\t2024-01-01\n" for i, b in enumerate(balances))])
     with engine.begin() as c:
@@ -444,8 +411,8 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
     say = log or (lambda _msg: None)
     procs = procs or os.cpu_count() or 1
     pool = connections or None
-    admin_url, bench_url = _database(url, database)
-    _recreate(admin_url, database=database)
+    admin_url, bench_url = bench_urls(url, database)
+    recreate(admin_url, database)
     engine = make_engine(bench_url)
     rows: list[dict[str, Any]] = []
     try:
@@ -489,5 +456,5 @@ def bench_settlement(url: str, n_persons: int = 20_000, clients: int = 16, secon
     finally:
         engine.dispose()
         if not keep:
-            _recreate(admin_url, drop_only=True, database=database)
+            recreate(admin_url, database, drop_only=True)
     return rows
