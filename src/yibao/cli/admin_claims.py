@@ -13,32 +13,28 @@ the stored claim. Every staff command takes ``--db`` and ``--json``; writes take
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from yibao.admin import claims
 from yibao.admin.register import lookup_person, resolve_region
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
+from yibao.cli.admin_common import guard as _guard
 from yibao.cli.calc_settle import _LABELS
 from yibao.cli.common import parse_date, read_json
-from yibao.errors import InputError, YibaoError
+from yibao.errors import InputError
 from yibao.money import parse_yuan
 from yibao.platform.settle import MED_TYPES
 
 __all__ = ["claim_app", "install", "render_explanation", "settle_cmd"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 claim_app = typer.Typer(help="结算记录 / settled claims: show, reverse", no_args_is_help=True)
 
@@ -55,26 +51,6 @@ def install(app: typer.Typer) -> None:
     app.add_typer(claim_app, name="claim")
 
 
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """A YibaoError becomes its bilingual message and exit 2 (also when the command runs outside
-    ``yibao``'s main); a database without the schema says what to run."""
-
-    @functools.wraps(fn)
-    def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (OperationalError, ProgrammingError) as exc:
-            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            typer.echo(f"错误 / error\n数据库不可用或未初始化（{first}）；"
-                       "请检查 --db，或先运行 yibao db upgrade\n"
-                       f"the database is unavailable or has no schema ({first}); check --db or run "
-                       "yibao db upgrade first", err=True)
-            raise typer.Exit(2) from None
-
-    return inner
 
 
 def _fen(value: Any, field: str) -> int:
