@@ -45,8 +45,21 @@ def test_postgresql_upgrade_matches_models() -> None:
         upgrade(engine)
         assert current_revision(engine) == head_revision()
         assert _diff(engine) == [], "models changed: run `make migration`"
+        assert _explanation_compression(engine) == "l"  # lz4, migration 0002
     finally:
         engine.dispose()
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _explanation_compression(engine: object) -> str:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return str(conn.execute(text(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'claim'::regclass "
+            "AND attname = 'explanation'")).scalar())
+
+
+def test_create_all_also_compresses_explanations_with_lz4(pg_engine: object) -> None:
+    """The test fixture's schema (create_all) matches the migrated one in this respect too."""
+    assert _explanation_compression(pg_engine) == "l"

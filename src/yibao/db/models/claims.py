@@ -19,7 +19,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, Fen, RegionCode, utcnow
@@ -136,3 +147,9 @@ ACC_FIELDS: tuple[str, ...] = (
 """The counter columns, in the kernel's order: ``ACC_COLUMNS[1:]`` of
 :mod:`yibao.rules.settlement_kernel` (``year_key`` is the row's key). Written out so that the
 schema does not import numba; the claims service checks the two agree."""
+
+# A claim's explanation is 5–8 KB of JSON, above PostgreSQL's TOAST threshold, so every insert
+# compresses it; lz4 costs 0.29 ms a row where the default pglz costs 0.49 ms (measured, 2,000
+# demo explanations). Migration 0002 sets the same on upgraded databases.
+LZ4_EXPLANATION = DDL("ALTER TABLE claim ALTER COLUMN explanation SET COMPRESSION lz4")  # type: ignore[no-untyped-call]
+event.listen(Claim.__table__, "after_create", LZ4_EXPLANATION.execute_if(dialect="postgresql"))
