@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from yibao.errors import YibaoError
 
@@ -62,6 +63,14 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
+    except DBAPIError as exc:
+        # a database fault is not the user's input, but it is still shown, not dumped as a traceback
+        first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        Console(stderr=True, highlight=False).print(
+            f"错误 / error\n数据库操作失败，未做任何更改（{first}）；请检查 --db 或联系管理员\n"
+            f"the database operation failed and nothing was changed ({first}); check --db or ask "
+            "the administrator", markup=False)
+        sys.exit(1)
     except Exception as exc:
         # Usage errors of the (vendored) click arrive here in non-standalone mode.
         show = getattr(exc, "show", None)
