@@ -84,7 +84,7 @@ def _report(s: Session, out: Console, zh: bool) -> None:
     from yibao.admin.continuity import interruptions
     from yibao.admin.declarations import base_audit
     from yibao.admin.demo import CLERK, DEMO_REGION, sample_people
-    from yibao.admin.ledger import trial_balance
+    from yibao.admin.ledger import ACCOUNT_KINDS, trial_balance
     from yibao.admin.payments import arrears
     from yibao.admin.policies import policy_of
     from yibao.db.models.claims import Claim
@@ -110,7 +110,9 @@ def _report(s: Session, out: Console, zh: bool) -> None:
         table.add_column(col, justify="left" if col.startswith("科目") else "right")
     rows = trial_balance(s, year_end, region=DEMO_REGION)
     for r in rows:
-        table.add_row(r.kind, _yuan(r.debit_fen), _yuan(r.credit_fen), _yuan(r.balance_fen))
+        kind = ACCOUNT_KINDS.get(r.kind)
+        name = (kind.zh if zh else kind.en) if kind else r.kind
+        table.add_row(name, _yuan(r.debit_fen), _yuan(r.credit_fen), _yuan(r.balance_fen))
     debits, credits = sum(r.debit_fen for r in rows), sum(r.credit_fen for r in rows)
     table.add_row("合计 total", _yuan(debits), _yuan(credits), "")
     out.print(table)
