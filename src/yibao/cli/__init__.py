@@ -31,6 +31,9 @@ def _register() -> None:
     app.add_typer(export.app, name="export")
     app.add_typer(region.app, name="region")
     app.add_typer(audit.app, name="audit")
+    from yibao.cli import match as match_cli
+
+    app.add_typer(match_cli.app, name="match")
     from yibao.cli import admin_demo
 
     app.command("demo")(admin_demo.demo)
