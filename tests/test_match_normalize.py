@@ -65,6 +65,9 @@ def test_chinese_numeral_days_and_bad_dates() -> None:
     assert parse_date("20230229") == (None, DATE_IMPOSSIBLE)
     assert parse_date("下周一") == (None, DATE_BAD_FORMAT)
     assert parse_date("  ") == (None, DATE_EMPTY)
+    # a bare year is not taken for an Excel serial (1990 would be 1905-06-12)
+    assert parse_date("1990") == (None, DATE_BAD_FORMAT)
+    assert parse_date(10000) == (dt.date(1927, 5, 18), 0)
 
 
 def test_dates_column_agrees_with_scalar() -> None:

@@ -79,7 +79,10 @@ _MIDDLE_DOTS: Final = str.maketrans({"•": "·", "・": "·", "．": "·", "﹒
 _CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPACES: Final = re.compile(r"\s+")
 _EXCEL_EPOCH: Final = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 after Excel's 1900 leap-year bug
-# Excel serials accepted as dates: 1900-01-01 .. 2173-10-14 (five digits); other numbers are rejected.
+# Excel serials accepted as dates: five digits only, 10000 (1927-05-18) .. 99999 (2173-10-14). A
+# shorter number is more likely a bare year (1990 would be serial 1990 = 1905-06-12) than a date, so it
+# is rejected rather than guessed; real Excel date cells arrive as dates, not serials.
+_EXCEL_MIN: Final = 10_000
 _EXCEL_MAX: Final = 99_999
 
 
@@ -192,7 +195,7 @@ def parse_date(value: object) -> tuple[dt.date | None, int]:
         return _ymd(int(text[:4]), int(text[4:6]), int(text[6:]))
     if text.isdigit() and len(text) <= 5:
         serial = int(text)
-        if 1 <= serial <= _EXCEL_MAX:
+        if _EXCEL_MIN <= serial <= _EXCEL_MAX:
             return _EXCEL_EPOCH + dt.timedelta(days=serial), DATE_OK
         return None, DATE_BAD_FORMAT
     if m := _NUM_DATE.match(text):
