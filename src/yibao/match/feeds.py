@@ -181,8 +181,10 @@ def _read_csv(path: Path) -> pl.DataFrame:
         return pl.read_csv(io.BytesIO(raw), infer_schema=False)
     except pl.exceptions.PolarsError as exc:
         first = str(exc).splitlines()[0]
-        raise FeedError(f"无法按 CSV 读取 {path}（{first}）；金额中的逗号须加引号",
-                        f"cannot read {path} as CSV ({first}); quote amounts containing commas") from None
+        ragged = "more fields" in first  # typically an unquoted amount like 1,234.50
+        raise FeedError(f"无法按 CSV 读取 {path}（{first}）" + ("；含逗号的值须加引号" if ragged else ""),
+                        f"cannot read {path} as CSV ({first})"
+                        + ("; quote values that contain commas" if ragged else "")) from None
 
 
 def _excel_cell(value: object) -> object:
