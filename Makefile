@@ -13,8 +13,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -m pip install -q -e '.[dev,bench]' 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import yibao, numba, openfisca_core" || (echo "installation failed" && exit 1)
+	@$(BIN)/python -m pip install -q -e '.[dev,bench,spark]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import yibao, numba, openfisca_core, splink, pyspark, plotly" || (echo "installation failed" && exit 1)
 	@touch $(STAMP)
 
 run: $(STAMP)
