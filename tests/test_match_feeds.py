@@ -51,15 +51,19 @@ def _csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
 
 
 def _check(result_rows: pl.DataFrame, bad: pl.DataFrame) -> None:
-    assert result_rows["source_row"].to_list() == [1, 6]
-    assert result_rows["name"].to_list() == ["张伟", "赵雷"]
-    assert result_rows["wage_fen"].to_list() == [850050, 1200000]
-    assert result_rows["month"].to_list() == [dt.date(2024, 3, 1)] * 2
-    assert result_rows["id_number"].to_list() == [_id(1), _id(5)]  # legacy 15 → 18 digits
-    assert sorted(set(bad["source_row"].to_list())) == [2, 3, 4, 5]
-    fields = {(r, f) for r, f in bad.select("source_row", "field").iter_rows()}
-    assert fields == {(2, "id_number"), (3, "employer_uscc"), (4, "wage_yuan"), (5, "month"),
-                      (5, "wage_yuan")}
+    # row 2's ID fails its checksum: the row is kept for linkage, without an id_number
+    assert result_rows["source_row"].to_list() == [1, 2, 6]
+    assert result_rows["name"].to_list() == ["张伟", "李娜", "赵雷"]
+    assert result_rows["wage_fen"].to_list() == [850050, 900000, 1200000]
+    assert result_rows["month"].to_list() == [dt.date(2024, 3, 1)] * 3
+    assert result_rows["id_number"].to_list() == [_id(1), None, _id(5)]  # legacy 15 → 18 digits
+    assert result_rows["id_raw"].to_list() == [_id(1), _rows()[1][0], _legacy(_id(5))]
+    assert result_rows["id_problem"].to_list() == [None, "bad_checksum", None]
+    errors = bad.filter(pl.col("severity") == "error")
+    assert sorted(set(errors["source_row"].to_list())) == [3, 4, 5]
+    fields = {(r, f, s) for r, f, s in bad.select("source_row", "field", "severity").iter_rows()}
+    assert fields == {(2, "id_number", "warning"), (3, "employer_uscc", "error"), (4, "wage_yuan", "error"),
+                      (5, "month", "error"), (5, "wage_yuan", "error")}
     neg = bad.filter(pl.col("source_row") == 4)
     assert neg["reason_en"].to_list() == ["the amount may not be negative"]
     assert bad.filter(pl.col("source_row") == 2)["reason_zh"].item() == "校验码不符"
@@ -116,13 +120,34 @@ def test_births_feed_dates_and_sex(tmp_path: Path) -> None:
     assert res.bad.select("source_row", "field").rows() == [(2, "sex")]
 
 
+def test_empty_or_invalid_id_keeps_the_row_for_linkage(tmp_path: Path) -> None:
+    """A newborn without an ID yet, or a mistyped ID: the row stays (id_number null) and is warned."""
+    good = _id(9, dt.date(2024, 3, 5))
+    swapped = good[:10] + good[11] + good[10] + good[12:]  # month digits transposed: 03 → 30
+    path = tmp_path / "births.csv"
+    path.write_text("公民身份号码,姓名,性别,出生日期\n"
+                    f",王小明,男,2024-03-05\n"
+                    f"{swapped},刘小红,女,2024-03-05\n"
+                    f"{good[:16]},陈小刚,男,2024-03-05\n"
+                    f"{good},周小丽,女,\n", encoding="utf-8")
+    res = ingest(path, load_spec("ps_births"))
+    assert res.rows.select("source_row", "id_number", "id_raw", "id_problem").rows() == [
+        (1, None, None, "empty"), (2, None, swapped, "impossible_date"), (3, None, good[:16], "bad_length")]
+    assert res.bad.select("source_row", "field", "severity").rows() == [
+        (1, "id_number", "warning"), (2, "id_number", "warning"), (3, "id_number", "warning"),
+        (4, "birth_date", "error")]
+    assert (res.bad_row_count(), res.id_warning_count()) == (1, 3)
+    assert res.summary()["rows_with_unusable_id"] == 3
+
+
 def test_write_and_summary(tmp_path: Path) -> None:
     res = ingest(_csv(tmp_path / "wages.csv", _rows()), load_spec("tax_wages"))
     paths = write(res, tmp_path / "out")
-    assert pl.read_parquet(paths["rows"]).height == 2
+    assert pl.read_parquet(paths["rows"]).height == 3
     assert pl.read_parquet(paths["bad_rows"]).height == 5
     summary = json.loads(Path(paths["summary"]).read_text(encoding="utf-8"))
-    assert (summary["input_rows"], summary["good_rows"], summary["bad_rows"]) == (6, 2, 4)
+    assert (summary["input_rows"], summary["good_rows"], summary["bad_rows"]) == (6, 3, 3)
+    assert summary["rows_with_unusable_id"] == 1
 
 
 def test_shipped_specs_are_closed() -> None:
@@ -139,7 +164,7 @@ def test_cli_ingest_and_bad_input(tmp_path: Path) -> None:
     path = _csv(tmp_path / "wages.csv", _rows())
     ok = runner.invoke(app, ["ingest", "tax_wages", str(path), "--out", str(tmp_path / "o"), "--json"])
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.output)["bad_rows"] == 4
+    assert json.loads(ok.output)["bad_rows"] == 3
     bad = runner.invoke(app, ["ingest", "tax_wages", str(tmp_path / "nope.csv"), "--out", str(tmp_path)])
     assert bad.exit_code == 2
     assert "找不到文件" in bad.output and "file not found" in bad.output
@@ -162,7 +187,13 @@ def test_every_row_is_kept_or_reported(tmp_path_factory: pytest.TempPathFactory,
     path = _csv(tmp_path_factory.mktemp("mix") / "wages.csv", rows)
     res = ingest(path, load_spec("tax_wages"))
     assert res.rows.height + res.bad_row_count() == len(rows)
-    assert set(res.rows["source_row"].to_list()).isdisjoint(res.bad["source_row"].to_list())
-    expected_good = sum(k in ("ok", "legacy") and w in ("8500",) for _, k, w in mix)
-    assert res.rows.height == expected_good
-    assert all(len(n) == 18 for n in res.rows["id_number"].to_list())
+    errors = res.bad.filter(pl.col("severity") == "error")
+    assert set(res.rows["source_row"].to_list()).isdisjoint(errors["source_row"].to_list())
+    assert res.rows.height == sum(w == "8500" for _, _, w in mix)  # an unusable ID never drops a row
+    valid = res.rows.filter(pl.col("id_problem").is_null())
+    assert valid.height == sum(k in ("ok", "legacy") and w == "8500" for _, k, w in mix)
+    assert all(len(n) == 18 for n in valid["id_number"].to_list())
+    assert res.rows.filter(pl.col("id_problem").is_not_null())["id_number"].null_count() == \
+        res.rows.height - valid.height
+    warned = res.bad.filter(pl.col("severity") == "warning")["source_row"].to_list()
+    assert sorted(warned) == sorted(i + 1 for i, (_, k, _) in enumerate(mix) if k not in ("ok", "legacy"))

@@ -56,9 +56,11 @@ def ingest_cmd(
         return
     console = Console(highlight=False)
     console.print(f"{result.spec.name}: 输入 {result.input_rows} 行 / input rows；"
-                  f"有效 {result.rows.height} 行 / good；问题 {result.bad_row_count()} 行 / bad → {out}")
+                  f"保留 {result.rows.height} 行 / kept（其中证件号无法使用 {result.id_warning_count()} 行，"
+                  f"留待概率匹配 / with an unusable ID, kept for linkage）；"
+                  f"问题 {result.bad_row_count()} 行 / bad → {out}")
     if first.height:
-        table = Table("行 / row", "字段 / field", "值 / value", "原因", "reason")
+        table = Table("行 / row", "字段 / field", "值 / value", "原因", "reason", "级别 / severity")
         for r in first.iter_rows():
             table.add_row(*(("" if v is None else str(v)) for v in r))
         console.print(table)

@@ -6,7 +6,15 @@ GB18030), Excel (.xlsx) or Parquet file, judges every cell of every mapped colum
 input into ``rows`` (canonical, normalised columns) and ``bad`` (one line per failed cell). A row
 is bad when a required field is empty or any mapped field holds a value that does not validate
 — a wrong value is never silently turned into a blank — so ``rows`` plus the distinct
-``bad.source_row`` always make up the whole input.
+``source_row`` of the ``error`` lines of ``bad`` always make up the whole input.
+
+The person ID is the exception, because linkage can still find the person by name, birth date
+and the rest (issue 6, interface point 1 of the match engineers): a row whose ID is unusable —
+present but invalid (checksum, date, length, characters …) or empty — stays in ``rows`` with
+``id_number`` null, ``id_raw`` the cleaned text and ``id_problem`` the :class:`~yibao.ids.IdReason`
+name (``bad_checksum``, ``empty`` …), and is also listed in ``bad`` with ``severity`` ``warning``.
+A valid row has ``id_raw`` = its input text and ``id_problem`` null. An empty ID of a feed where
+the ID is optional is not reported (``id_problem`` is still ``empty``).
 
 Person IDs are judged by :func:`yibao.ids.validate_ids` (legacy 15-digit numbers become 18 digits),
 credit codes by :func:`yibao.ids.is_valid_uscc`, amounts with the rules of
@@ -29,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from yibao.errors import InputError, YibaoError
-from yibao.ids import is_valid_uscc, reason_text, validate_ids
+from yibao.ids import IdReason, is_valid_uscc, reason_text, validate_ids
 from yibao.ids.uscc import parse_uscc
 from yibao.match.normalize import (
     DATE_REASON_TEXT,
@@ -42,8 +50,8 @@ from yibao.match.normalize import (
 )
 from yibao.money import parse_yuan
 
-__all__ = ["FIELD_KINDS", "FeedError", "FeedResult", "FeedSpec", "ingest", "load_spec", "shipped_specs",
-           "write"]
+__all__ = ["FIELD_KINDS", "SEVERITIES", "FeedError", "FeedResult", "FeedSpec", "ingest", "load_spec",
+           "shipped_specs", "write"]
 
 Department = Literal["public_security", "civil_affairs", "tax", "market_supervision", "human_resources",
                      "other_region"]
@@ -60,7 +68,11 @@ FIELD_KINDS: Final[dict[str, FieldKind]] = {
 }
 
 _BAD_SCHEMA: Final = {"source_row": pl.Int64, "field": pl.String, "value": pl.String, "reason_zh": pl.String,
-                      "reason_en": pl.String}
+                      "reason_en": pl.String, "severity": pl.String}
+#: ``severity`` of a line of ``bad``: an ``error`` drops the row, a ``warning`` keeps it (unusable ID).
+SEVERITIES: Final = ("error", "warning")
+# IdReason code → its name, the ``id_problem`` of a kept row
+_ID_PROBLEM: Final = {int(r): r.name for r in IdReason if r is not IdReason.ok}
 
 
 class FeedSpec(BaseModel):
@@ -110,13 +122,22 @@ class FeedResult:
     bad: pl.DataFrame
 
     def bad_row_count(self) -> int:
-        return int(self.bad["source_row"].n_unique()) if self.bad.height else 0
+        """Rows dropped: the distinct rows with an ``error`` line."""
+        errors = self.bad.filter(pl.col("severity") == "error")
+        return int(errors["source_row"].n_unique()) if errors.height else 0
+
+    def id_warning_count(self) -> int:
+        """Rows kept for linkage although their ID is unusable (``warning`` lines of kept rows)."""
+        warned = self.bad.filter(pl.col("severity") == "warning")["source_row"]
+        return int(warned.is_in(self.rows["source_row"].implode()).sum())
 
     def summary(self) -> dict[str, object]:
-        by_field = (self.bad.group_by("field").len().sort("field").rows() if self.bad.height else [])
+        errors = self.bad.filter(pl.col("severity") == "error")
+        by_field = (errors.group_by("field").len().sort("field").rows() if errors.height else [])
         return {"feed": self.spec.name, "department": self.spec.department, "kind": self.spec.kind,
                 "source": self.source, "input_rows": self.input_rows, "good_rows": self.rows.height,
-                "bad_rows": self.bad_row_count(), "bad_cells_by_field": dict(by_field)}
+                "bad_rows": self.bad_row_count(), "bad_cells_by_field": dict(by_field),
+                "rows_with_unusable_id": self.id_warning_count()}
 
 
 # ---- specs -------------------------------------------------------------------------------------
@@ -334,7 +355,9 @@ def _judge(field: str, column: pl.Series, spec: FeedSpec) -> Judged:
         batch = validate_ids(text.to_list())
         reason = pl.Series(field, batch.reason, dtype=pl.Int8)
         ids = pl.Series(field, batch.normalised, dtype=pl.String)
-        return ({field: ids, "id_reason": reason}, reason,
+        raw = text.cast(pl.String).alias("id_raw")
+        problem = reason.replace_strict(_ID_PROBLEM, default=None, return_dtype=pl.String).alias("id_problem")
+        return ({field: ids, "id_raw": raw, "id_problem": problem}, reason,
                 lambda c: (reason_text(c, "zh"), reason_text(c, "en")))
     if kind == "name":
         names = normalize_names(text)
@@ -378,16 +401,21 @@ def ingest(path: str | Path, spec: FeedSpec) -> FeedResult:
         out, reason, texts = _judge(field, column, spec)
         outputs.update(out)
         failed = (reason != 0) if field in spec.required else ((reason != 0) & (reason != _EMPTY))
-        is_bad = is_bad | failed
+        # an unusable person ID keeps its row for linkage (see the module docstring)
+        severity = "warning" if FIELD_KINDS[field] == "id" else "error"
+        if severity == "error":
+            is_bad = is_bad | failed
         if failed.any():
             codes = reason.filter(failed)
             text = {int(c): texts(int(c)) for c in codes.unique().to_list()}
+            count = int(failed.sum())
             bad_parts.append(pl.DataFrame({
                 "source_row": source_row.filter(failed),
-                "field": pl.Series([field] * int(failed.sum()), dtype=pl.String),
+                "field": pl.Series([field] * count, dtype=pl.String),
                 "value": column.filter(failed).cast(pl.String),
                 "reason_zh": codes.replace_strict({c: t[0] for c, t in text.items()}, return_dtype=pl.String),
                 "reason_en": codes.replace_strict({c: t[1] for c, t in text.items()}, return_dtype=pl.String),
+                "severity": pl.Series([severity] * count, dtype=pl.String),
             }, schema=_BAD_SCHEMA))
     frame = pl.DataFrame([source_row, *(s.alias(k) for k, s in outputs.items())])
     rows = frame.filter(~is_bad)
