@@ -3,7 +3,8 @@
 ``yibao match specs`` lists the shipped feed specs; ``yibao match ingest SPEC FILE --out DIR`` reads
 a feed, writes ``rows.parquet``, ``bad_rows.parquet`` and ``summary.json`` and shows the first bad
 rows. SPEC is a shipped spec's name or a YAML file. ``yibao match generate`` writes a synthetic
-region with known truth (docs/match-synthetic.md).
+region with known truth (docs/match-synthetic.md); ``yibao match evaluate --world DIR --run RUN``
+scores a run's links against that truth.
 """
 
 from __future__ import annotations
@@ -97,3 +98,48 @@ def generate_cmd(
     console.print(table)
     console.print(f"登记册 / register: {manifest['register_rows']}；证件号受损 / IDs corrupted "
                   f"{manifest['error_shares']['id_corrupted']:.2%} → {out}")
+
+
+def _score_table(title: str, rows: dict[str, dict[str, object]]) -> Table:
+    table = Table(title=title)
+    table.add_column("", no_wrap=True)
+    for head in ("rows / 行", "TP", "FP", "FN", "precision / 精确率", "recall / 召回率", "F1"):
+        table.add_column(head)
+    for key, r in rows.items():
+        table.add_row(key, *(str(r.get(c, "")) for c in ("rows", "tp", "fp", "fn")),
+                      *("–" if r[c] is None else f"{r[c]:.4f}" for c in ("precision", "recall", "f1")))
+    return table
+
+
+@app.command("evaluate")
+@guard
+def evaluate_cmd(
+    world: Annotated[Path, typer.Option("--world", help="合成数据目录 / synthetic world folder")],
+    run: Annotated[Path, typer.Option("--run", help="匹配运行目录 / run folder (links.parquet)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """按真值评估匹配结果 / score a run against the synthetic truth (writes RUN/evaluation.json)."""
+    from yibao.match.evaluate import evaluate_run
+
+    result = evaluate_run(world, run)
+    if as_json:
+        emit(result, True)
+        return
+    pm = result["person_matching"]
+    console = Console(highlight=False)
+    overall = {"rows": pm["rows"]} | pm["overall"]
+    console.print(_score_table("人员匹配 / person matching", {"overall / 总体": overall}))
+    for key, title in (("by_feed", "按数据 / by feed"), ("by_error_type", "按错误类型 / by error type"),
+                       ("by_method", "按方法 / by method")):
+        console.print(_score_table(title, pm[key]))
+    for name, section in result.items():
+        if isinstance(section, dict) and isinstance(section.get("table"), list) and section["table"]:
+            rows = section["table"]
+            table = Table(*map(str, rows[0]), title=name)
+            for r in rows:
+                table.add_row(*("" if v is None else str(v) for v in r.values()))
+            console.print(table)
+    if pm["rows_missing_from_run"]:
+        console.print(f"[yellow]运行中缺少 {pm['rows_missing_from_run']} 行（按未匹配计）/ "
+                      "rows missing from the run (counted as unlinked)[/yellow]")
+    console.print(f"→ {run / 'evaluation.json'}")
