@@ -114,3 +114,17 @@ def test_on_a_synthetic_world_exact_links_are_right_and_complete(tmp_path: Path)
     legacy = j.filter(pl.col("errors").list.contains("id_legacy15") & pl.col("person_id").is_not_null())
     assert legacy.height > 0 and (legacy["method"] == "exact_id_legacy15").all()
     json.dumps(result.counts)  # the counts are plain data for the run manifest
+
+
+def test_bench_match_quick_agrees_with_pandas(tmp_path: Path) -> None:
+    """The benchmark's own check: DuckDB and the pandas peer find the same matches (no timing)."""
+    from typer.testing import CliRunner
+
+    from yibao.cli.bench import app as bench_app
+
+    out = CliRunner().invoke(bench_app, ["match", "--quick", "--rows", "5000", "--sample", "5000",
+                                         "--workdir", str(tmp_path), "--json"])
+    assert out.exit_code == 0, out.output
+    row = json.loads(out.stdout)["rows"][0]
+    assert row["part"] == "exact" and row["rows"] == 5000
+    assert 0.80 * 5000 < row["matched"] < 0.90 * 5000  # 90% register persons, 5% without a usable ID

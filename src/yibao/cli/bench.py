@@ -107,6 +107,16 @@ def _admin_command() -> None:
 _admin_command()
 
 
+def _match_command() -> None:
+    from yibao.cli.admin_common import guard
+    from yibao.cli.bench_match import match
+
+    app.command("match")(guard(match))
+
+
+_match_command()
+
+
 @app.command("rules")
 def rules(
     quick: QuickOpt = False,
