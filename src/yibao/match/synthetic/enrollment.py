@@ -56,6 +56,8 @@ Mask = npt.NDArray[np.bool_]
 PAID, DUE, BACKPAID, ABSENT = range(4)
 _CATEGORY_TYPE: Final = {"in_service": T_IN_SERVICE, "flexible": T_FLEXIBLE, "retiree": T_RETIREE}
 _NAT: Final = np.datetime64("NaT", "D")
+_INTERRUPTED, _SHORT_GAP, _AT_RISK = 1, 2, 3
+_PLAN_CODES: Final = {"interrupted": _INTERRUPTED, "short_gap": _SHORT_GAP, "at_risk": _AT_RISK}
 
 
 @dataclass
@@ -174,30 +176,37 @@ def _month_rows(spans: pl.DataFrame, first_i: int) -> tuple[I64, I64]:
     return emp["row"].to_numpy()[which], lo[which] + offset
 
 
+def _types(spans: pl.DataFrame) -> npt.NDArray[np.int8]:
+    """Each span's contribution person type (-1 for the resident scheme)."""
+    codes = spans["category"].replace_strict(_CATEGORY_TYPE, default=-1, return_dtype=pl.Int8)
+    return codes.to_numpy()
+
+
 def _states(spans: pl.DataFrame, plans: pl.DataFrame, pop: Population, row: I64, month: I64,
             last_i: int) -> npt.NDArray[np.int8]:
     key = spans["key"].to_numpy()[row]
-    category = spans["category"].to_numpy()[row]
+    ptype = _types(spans)[row]
     state = np.full(row.size, PAID, dtype=np.int8)
     death, out = pop.death[key], pop.move_out[key]
     unknown = ~np.isnat(death) & ~pop.death_known[key]
     after_death = unknown & (month > day_month_index(np.where(unknown, death, np.datetime64("1970-01-01"))))
-    state[after_death & (category == "flexible")] = DUE  # the employer or the pension keeps paying the others
+    state[after_death & (ptype == T_FLEXIBLE)] = DUE  # the employer or the pension keeps paying the others
     stayed = ~np.isnat(out) & pop.move_out_enrolled[key]
     state[stayed & (month > day_month_index(np.where(stayed, out, np.datetime64("1970-01-01"))))] = DUE
     plan_of = np.full(spans.height, -1, dtype=np.int64)
     plan_of[plans["row"].to_numpy()] = np.arange(plans.height)
     p = plan_of[row]
     has = p >= 0
-    kind = np.where(has, plans["plan"].to_numpy()[np.maximum(p, 0)], "")
+    plan_code = plans["plan"].replace_strict(_PLAN_CODES, return_dtype=pl.Int8).to_numpy()
+    kind = np.where(has, plan_code[np.maximum(p, 0)], 0)
     k = np.where(has, plans["months"].to_numpy()[np.maximum(p, 0)], 0)
     start = np.where(has, plans["gap_start"].to_numpy()[np.maximum(p, 0)], 0)
     susp = np.where(has, plans["suspended"].to_numpy()[np.maximum(p, 0)], False)
     tail = month > last_i - k
-    state[(kind == "interrupted") & tail] = DUE
-    state[(kind == "interrupted") & tail & susp] = ABSENT
-    state[(kind == "at_risk") & tail] = DUE
-    state[(kind == "short_gap") & (month >= start) & (month < start + k)] = BACKPAID
+    state[(kind == _INTERRUPTED) & tail] = DUE
+    state[(kind == _INTERRUPTED) & tail & susp] = ABSENT
+    state[(kind == _AT_RISK) & tail] = DUE
+    state[(kind == _SHORT_GAP) & (month >= start) & (month < start + k)] = BACKPAID
     return state
 
 
@@ -206,11 +215,11 @@ def _wages(rng: np.random.Generator, model: Model, pop: Population, emp: Employm
     """The wage each row is assessed on: the unit's declaration (in_service), the flexible worker's
     declared income, nothing for retirees."""
     key = spans["key"].to_numpy()[row]
-    category = spans["category"].to_numpy()[row]
+    ptype = _types(spans)[row]
     job = np.full(pop.n, -1, dtype=np.int64)
     job[emp.person] = np.arange(emp.person.size)
     e = job[key]
-    service = (category == "in_service") & (e >= 0)
+    service = (ptype == T_IN_SERVICE) & (e >= 0)
     es = np.maximum(e, 0)
     col = np.clip(month, emp.first_month[es], emp.last_month[es]) - first_i  # a dead man's unit declares on
     taxed = emp.wage_fen[es, np.clip(col, 0, emp.wage_fen.shape[1] - 1)]
@@ -219,7 +228,7 @@ def _wages(rng: np.random.Generator, model: Model, pop: Population, emp: Employm
     median = 0.6 * 0.85 * model.number("wage_anchor_yuan_year") / 12  # assumption: flexible incomes are lower
     drawn = rng.lognormal(np.log(median), model.share("wage_sigma"), pop.n)
     income = (np.round(drawn) * 100).astype(np.int64)
-    return np.where(service, declared, np.where(category == "flexible", income[key], 0))
+    return np.where(service, declared, np.where(ptype == T_FLEXIBLE, income[key], 0))
 
 
 def _contribution_months(rng: np.random.Generator, model: Model, pop: Population, emp: Employment,
@@ -229,8 +238,7 @@ def _contribution_months(rng: np.random.Generator, model: Model, pop: Population
     state = _states(spans, plans, pop, row, month, last_i)
     keep = state != ABSENT
     row, month, state = row[keep], month[keep], state[keep]
-    category = spans["category"].to_numpy()[row]
-    ptype = np.select([category == c for c in _CATEGORY_TYPE], list(_CATEGORY_TYPE.values())).astype(np.int8)
+    ptype = _types(spans)[row]
     wage = _wages(rng, model, pop, emp, spans, row, month, first_i)
     base, total = price(model, yyyymm(month), wage, ptype)
     due = last_day(month)
@@ -245,11 +253,16 @@ def _contribution_months(rng: np.random.Generator, model: Model, pop: Population
                        np.where(state == BACKPAID, np.minimum(late, window.end), _NAT))
     paid = state != DUE
     employer = spans["employer"].to_numpy()[row]
+    names = {v: k for k, v in _CATEGORY_TYPE.items()}
+    types = pl.Series(ptype)
     return pl.DataFrame({
         "row": row, "key": spans["key"].to_numpy()[row], "month": yyyymm(month).astype(np.int32),
-        "category": category, "payer_kind": np.where(category == "in_service", "employer", "person"),
+        "category": types.replace_strict(names, return_dtype=pl.String),
+        "payer_kind": types.replace_strict({T_IN_SERVICE: "employer"}, default="person",
+                                           return_dtype=pl.String),
         "employer": employer, "wage_fen": wage, "base_fen": base, "total_fen": total,
-        "paid_fen": np.where(paid, total, 0), "status": np.where(paid, "paid", "due"),
+        "paid_fen": np.where(paid, total, 0),
+        "status": pl.Series(paid).replace_strict({True: "paid", False: "due"}, return_dtype=pl.String),
         "due_date": due, "paid_on": paid_on})
 
 

@@ -38,7 +38,7 @@ _DATE_FIELDS: Final = ("birth_date", "event_date")
 
 def _people(pop: Population, keys: I64, region: bool = False) -> dict[str, object]:
     out: dict[str, object] = {"key": keys.astype(np.int64),
-                              "id_number": [pop.id_number[k] for k in keys.tolist()],
+                              "id_number": pop.id_number.gather(keys),
                               "name": pop.name.gather(keys),
                               "sex": np.where(pop.male[keys], "male", "female")}
     if region:

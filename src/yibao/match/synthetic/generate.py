@@ -32,7 +32,7 @@ from yibao.policy.registry import default_registry
 __all__ = ["MAX_PERSONS", "MIN_PERSONS", "STAGES", "generate"]
 
 MIN_PERSONS: Final = 100
-MAX_PERSONS: Final = 50_000_000
+MAX_PERSONS: Final = 4_000_000  # about 4 GB of memory per million persons (docs/performance.md)
 #: The stages reported to ``progress`` in order.
 STAGES: Final = ("persons", "jobs", "enrollments", "register", "feeds", "truth")
 
@@ -102,10 +102,13 @@ def generate(persons: int, seed: int, out: str | Path,
     reg = build_register(streams[3], model, pop, emp, enr)
     register_manifest = write_register(reg, out / "register", model.text("home_region"),
                                        window.end.astype(dt.date))
+    enrollments = reg.tables["enrollments"]
+    person_id = reg.person_id
+    del reg  # the register is on disk; its tables are large (memory: docs/performance.md)
     step("register")
     clean = clean_feeds(streams[4], model, pop, emp, enr, window)
     truths, files = [], {}
-    pid = pl.Series(reg.person_id).replace(-1, None)
+    pid = pl.Series(person_id).replace(-1, None)
     for j, name in enumerate(FEEDS):
         raw, truth = render_feed(streams[6 + j], model, name, clean[name], pop)
         files[name] = str(write_feed(raw, out / "feeds", name, model.feeds[name]).relative_to(out))
@@ -115,13 +118,14 @@ def generate(persons: int, seed: int, out: str | Path,
     feed_rows = pl.concat(truths)
     _write(feed_rows, out / "truth" / "feed_rows.parquet")
     step("feeds")
-    world = world_tables(pop, emp, enr, reg.person_id, window)
+    del clean, truths
+    world = world_tables(pop, emp, enr, person_id, window)
     world["situations"] = situations(model, pop, emp, enr, window, max_gap)
     for name, frame in world.items():
         _write(frame, out / "truth" / "world" / f"{name}.parquet")
     step("truth")
     tax_month = int(model.codes("tax_months")[-1])
-    stats_in = {"enrollments": reg.tables["enrollments"], "_births": world["births"],
+    stats_in = {"enrollments": enrollments, "_births": world["births"],
                 "_jobs_tax": world["jobs"].filter(pl.col("month") == tax_month)}
     manifest = {
         "generator": "yibao match generate", "model_version": model.version,

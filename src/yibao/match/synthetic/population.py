@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from yibao.ids import synthetic_resident_ids
+from yibao.match.synthetic.idgen import id_strings
 from yibao.match.synthetic.model import Model
 from yibao.match.synthetic.names import SURNAMES, make_names
 
@@ -90,8 +90,8 @@ class Population:
     retiree: Mask
     male: Mask
     birth: Days
-    id_number: list[str]
-    id_region: list[str]
+    id_number: pl.Series  # canonical 18-digit IDs, distinct
+    id_region: list[str]  # the ID's address code
     name: pl.Series
     surname_len: npt.NDArray[np.int8]
     hukou: list[str]  # at the as-of date
@@ -119,18 +119,6 @@ def _pick(rng: np.random.Generator, candidates: I64, share_of: int, share: float
     """``round(share_of × share)`` distinct candidates (fewer if there are not enough)."""
     k = min(round(share_of * share), candidates.shape[0])
     return np.sort(rng.choice(candidates, size=k, replace=False)) if k else candidates[:0]
-
-
-def _unique_ids(rng: np.random.Generator, birth: Days, male: Mask, regions: list[str]) -> list[str]:
-    """Valid, distinct ID numbers: a collision of the random sequence is drawn again."""
-    ids = np.array(synthetic_resident_ids(rng, birth, male, regions), dtype="U18")
-    for _ in range(50):
-        _, first = np.unique(ids, return_index=True)
-        again = np.setdiff1d(np.arange(ids.shape[0]), first)
-        if again.size == 0:
-            return [str(x) for x in ids.tolist()]
-        ids[again] = synthetic_resident_ids(rng, birth[again], male[again], [regions[i] for i in again])
-    raise RuntimeError("could not draw distinct ID numbers")  # pragma: no cover - 50 draws never collide
 
 
 def _ages(rng: np.random.Generator, group: npt.NDArray[np.int8], start: np.datetime64) -> Days:
@@ -194,7 +182,9 @@ def _moves(rng: np.random.Generator, model: Model, group: npt.NDArray[np.int8], 
     nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     movable = np.flatnonzero((group != OTHER) & np.isnat(death))
     out_idx = _pick(rng, movable, movable.size, model.share("move_out_share"))
-    rest = np.setdiff1d(movable, out_idx)
+    taken = np.zeros(n, dtype=np.bool_)
+    taken[out_idx] = True
+    rest = movable[~taken[movable]]
     in_idx = _pick(rng, rest, movable.size, model.share("move_in_share"))
     span = window.months * 30
     move_out, move_in = nat.copy(), nat.copy()
@@ -239,6 +229,12 @@ def _births(rng: np.random.Generator, model: Model, base: dict[str, object], dea
             "male": rng.random(mother.size) < model.share("male_share")}
 
 
+def _ids(id_region: list[str], birth: Days, male: Mask) -> pl.Series:
+    codes = sorted(set(id_region))
+    index = pl.Series(id_region).replace_strict({c: i for i, c in enumerate(codes)}, return_dtype=pl.Int64)
+    return id_strings(codes, index.to_numpy(), birth, male)
+
+
 def _surname_lengths(names: pl.Series) -> npt.NDArray[np.int8]:
     compound = [s for s, _ in SURNAMES if len(s) > 1]
     two = names.str.starts_with(compound[0])
@@ -280,7 +276,7 @@ def make_population(rng: np.random.Generator, model: Model, n: int, window: Wind
         status=np.concatenate([np.asarray(base["status"], dtype=np.int8), np.zeros(k, dtype=np.int8)]),
         retiree=np.concatenate([np.asarray(base["retiree"]), np.zeros(k, dtype=np.bool_)]),
         male=male, birth=all_birth,
-        id_number=_unique_ids(rng, all_birth, male, id_region), id_region=id_region,
+        id_number=_ids(id_region, all_birth, male), id_region=id_region,
         name=pl.concat([names, baby_names]), surname_len=np.concatenate([surname_len, surname_len[parent]]),
         hukou=hukou, hukou_before=before, death=np.concatenate([death, nat]),
         death_known=np.concatenate([known, np.zeros(k, dtype=np.bool_)]),

@@ -55,7 +55,7 @@ def _persons(rng: np.random.Generator, model: Model, pop: Population, keys: I64,
     known = pop.death_known[keys]
     hukou = [pop.hukou_before[k] for k in keys.tolist()]
     return pl.DataFrame({
-        "person_id": pid[keys], "id_number": [pop.id_number[k] for k in keys.tolist()],
+        "person_id": pid[keys], "id_number": pop.id_number.gather(keys),
         "id_kind": np.where(legacy, "resident_legacy15", "resident"), "name": pop.name.gather(keys),
         "sex": np.where(pop.male[keys], "male", "female"), "birth_date": birth,
         "hukou_region": hukou, "residence_region": hukou,

@@ -116,21 +116,26 @@ def _employment_cases(model: Model, emp: Employment, window: Window) -> list[pl.
     return out
 
 
+def _mask(n: int, keys: I64) -> npt.NDArray[np.bool_]:
+    out = np.zeros(n, dtype=np.bool_)
+    out[keys] = True
+    return out
+
+
 def situations(model: Model, pop: Population, emp: Employment, enr: Enrollments, window: Window,
                max_gap: int) -> pl.DataFrame:
     """Every case a worklist should find; ``detail`` is a short fact (month, gap in fen, dates)."""
     spans = enr.enrollments
     open_ = spans.filter(~pl.col("ended"))
     out = _employment_cases(model, emp, window)
-    unknown = np.flatnonzero(~np.isnat(pop.death) & ~pop.death_known)
-    dead = np.intersect1d(unknown, open_["key"].to_numpy())
+    enrolled = _mask(pop.n, open_["key"].to_numpy())
+    dead = np.flatnonzero(~np.isnat(pop.death) & ~pop.death_known & enrolled)
     out.append(_frame(dead, "deceased_enrolled", detail=[str(d) for d in pop.death[dead].tolist()]))
-    twice = enr.other.filter(pl.col("reason") != "resident")["key"].to_numpy()
-    twice = np.intersect1d(twice, open_["key"].to_numpy())
-    out.append(_frame(twice, "insured_twice_regions"))
-    emp_keys = open_.filter(pl.col("scheme") == "employee")["key"].to_numpy()
-    res_keys = open_.filter(pl.col("scheme") == "resident")["key"].to_numpy()
-    out.append(_frame(np.intersect1d(emp_keys, res_keys), "insured_twice_schemes"))
+    elsewhere = _mask(pop.n, enr.other.filter(pl.col("reason") != "resident")["key"].to_numpy())
+    out.append(_frame(np.flatnonzero(elsewhere & enrolled), "insured_twice_regions"))
+    employee = _mask(pop.n, open_.filter(pl.col("scheme") == "employee")["key"].to_numpy())
+    resident = _mask(pop.n, open_.filter(pl.col("scheme") == "resident")["key"].to_numpy())
+    out.append(_frame(np.flatnonzero(employee & resident), "insured_twice_schemes"))
     babies = np.flatnonzero((pop.mother >= 0) & (pop.newborn_enrolled < 0))
     out.append(_frame(babies, "newborn_not_enrolled", detail=[str(d) for d in pop.birth[babies].tolist()]))
     out.append(_continuity(pop, enr, window, max_gap))
