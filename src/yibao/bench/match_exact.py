@@ -27,9 +27,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yibao.ids.person import MOD11_CHARS, MOD11_WEIGHTS
+from yibao.match.synthetic.idgen import id_matrix, matrix_strings
 
 __all__ = ["FULL", "QUICK", "TARGET_SECONDS", "bench_exact", "write_feed_rows", "write_persons"]
 
@@ -44,41 +45,23 @@ _REGIONS: Final = np.array([[int(c) for c in code] for code in
                            dtype=np.uint8)
 _DAYS: Final = 36_000  # birth dates from 1925-01-01 on
 _EPOCH: Final = np.datetime64("1925-01-01", "D")
-_CHECK: Final = np.frombuffer(MOD11_CHARS.encode("ascii"), dtype=np.uint8)
-_W: Final = np.array(MOD11_WEIGHTS, dtype=np.int64)
 
 I64 = npt.NDArray[np.int64]
 
 
 def _id_bytes(serial: I64) -> npt.NDArray[np.uint8]:
-    """(n, 18) ASCII bytes of the distinct valid ID of each serial number."""
+    """(n, 18) ASCII bytes of the distinct valid ID of each serial number (mixed radix)."""
     seq = serial % 1000
     rest = serial // 1000
-    day = rest % _DAYS
-    region = (rest // _DAYS) % _REGIONS.shape[0]
-    days = _EPOCH + day.astype("timedelta64[D]")
-    years = days.astype("datetime64[Y]")
-    months = days.astype("datetime64[M]")
-    ymd = ((years.astype(np.int64) + 1970) * 10000 + ((months - years).astype(np.int64) + 1) * 100
-           + (days - months).astype(np.int64) + 1)
-    digits = np.empty((serial.size, 17), dtype=np.uint8)
-    digits[:, :6] = _REGIONS[region]
-    for j in range(8):
-        digits[:, 6 + j] = ymd // 10 ** (7 - j) % 10
-    digits[:, 14], digits[:, 15], digits[:, 16] = seq // 100, seq // 10 % 10, seq % 10
-    out = np.empty((serial.size, 18), dtype=np.uint8)
-    out[:, :17] = digits + 48
-    out[:, 17] = _CHECK[(digits.astype(np.int64) @ _W) % 11]
-    return out
+    birth = _EPOCH + (rest % _DAYS).astype("timedelta64[D]")
+    return id_matrix(_REGIONS[(rest // _DAYS) % _REGIONS.shape[0]], birth, seq)
 
 
 def _strings(matrix: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
-    """A pyarrow string array over the matrix's bytes (no Python object per row)."""
-    n, width = matrix.shape
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    mask = None if valid is None else pa.array(valid).buffers()[1]
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(matrix.tobytes()), mask,
-                                       -1 if valid is not None else 0)
+    """A pyarrow string array over the matrix's rows; ``valid`` False rows are null."""
+    if valid is None:
+        return matrix_strings(matrix)
+    return pc.if_else(pa.array(valid), matrix_strings(matrix), pa.scalar(None, pa.string()))
 
 
 def _write(path: Path, schema: pa.Schema, n: int, make: Callable[[int, int], list[pa.Array]]) -> None:

@@ -167,6 +167,8 @@ def exact_links(register: str | Path, feeds: Mapping[str, str | Path], out: str 
             counts.setdefault(str(feed), {})[str(method)] = int(n)
     finally:
         con.close()
+        if temp_directory is None and tmp_dir.is_dir() and not any(tmp_dir.iterdir()):
+            tmp_dir.rmdir()  # the scratch folder we made, now empty
     return ExactResult(out, counts, int(n_persons[0]) if n_persons else 0, duplicates,
                        time.perf_counter() - start,
                        {"memory_limit": memory_limit, "threads": str(threads),
