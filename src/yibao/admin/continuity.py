@@ -47,6 +47,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -74,6 +75,8 @@ __all__ = [
     "MonthRow",
     "Span",
     "assess",
+    "backpay_max_gap",
+    "classify_interruptions",
     "continuity_inputs",
     "eligibility_on",
     "interruptions",
@@ -438,37 +441,77 @@ def interruptions(session: Session, region: str, as_of_month: int, min_months: i
     if not rows:
         return []
     cols = list(zip(*rows, strict=True))
-    pid = np.array(cols[0], dtype=np.int64)
-    eids = np.array(cols[1], dtype=np.int64)
-    start = np.array(cols[2], dtype=np.int64)
+    found = classify_interruptions(
+        np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64),
+        np.array(cols[2], dtype=np.int64), np.array(cols[3], dtype=object), np.array(cols[4], dtype=object),
+        np.array(cols[5], dtype=object), np.array(cols[6], dtype=bool), np.array(cols[7], dtype=np.int64),
+        as_of_month, min_months, backpay_max_gap(policy, as_of_month), warn_months)
+    out = [Interruption(*(r[k] for k in ("person_id", "enrollment_id", "category", "enrollment_status",
+                                         "last_paid_month", "unpaid_months", "kind",
+                                         "backpay_months_left")))
+           for r in found.iter_rows(named=True)]
+    out.sort(key=lambda x: (x.kind, -x.unpaid_months, x.person_id))
+    return out
+
+
+def backpay_max_gap(policy: Policy | None, as_of_month: int) -> int | None:
+    """``eligibility.backpay_max_gap_months`` in force at the end of ``as_of_month`` (None: unknown)."""
+    if policy is None:
+        return None
+    snap = policy.at(_last_day(as_of_month))
+    if not snap["eligibility.backpay_max_gap_months"].known:
+        return None
+    return int(snap.get("eligibility.backpay_max_gap_months"))
+
+
+def classify_interruptions(person_id: npt.NDArray[np.int64], enrollment_id: npt.NDArray[np.int64],
+                           start_month: npt.NDArray[np.int64], category: npt.NDArray[Any],
+                           status: npt.NDArray[Any], end_reason: npt.NDArray[Any],
+                           dead: npt.NDArray[np.bool_], last_paid_month: npt.NDArray[np.int64],
+                           as_of_month: int, min_months: int, max_gap: int | None,
+                           warn_months: int = 1) -> pl.DataFrame:
+    """The rule of :func:`interruptions` on columns, one entry per employee-scheme enrollment.
+
+    Each person's latest enrollment (by ``start_month``) is judged; ``last_paid_month`` is the
+    person's last paid month (0 if never paid), ``max_gap`` the back-payable gap (None: unknown).
+    Returns one row per person found: ``person_id``, ``enrollment_id``, ``category``,
+    ``enrollment_status``, ``last_paid_month`` (null if never paid), ``unpaid_months``, ``kind``
+    (``interrupted`` / ``at_risk``) and ``backpay_months_left`` (null if ``max_gap`` is unknown).
+    Precise enrollment's worklists call it on the register export (yibao.match.worklists).
+    """
+    if min_months < 0:
+        raise InputError("min_months", min_months, "应为非负整数", "must be a non-negative integer")
+    if warn_months < 0:
+        raise InputError("warn_months", warn_months, "应为非负整数", "must be a non-negative integer")
+    pid = np.asarray(person_id, dtype=np.int64)
+    start = np.asarray(start_month, dtype=np.int64)
     order = np.lexsort((start, pid))  # the latest enrollment of each person: its last row
-    latest = order[np.r_[pid[order][1:] != pid[order][:-1], True]]
-    cat = np.array(cols[3], dtype=object)[latest]
-    status = np.array(cols[4], dtype=object)[latest]
-    reason = np.array(cols[5], dtype=object)[latest]
-    dead = np.array(cols[6], dtype=bool)[latest]
-    lp = np.array(cols[7], dtype=np.int64)[latest]
+    latest = order[np.r_[pid[order][1:] != pid[order][:-1], True]] if pid.size else order
+    cat = np.asarray(category, dtype=object)[latest]
+    st_ = np.asarray(status, dtype=object)[latest]
+    reason = np.asarray(end_reason, dtype=object)[latest]
+    gone = np.asarray(dead, dtype=bool)[latest]
+    lp = np.asarray(last_paid_month, dtype=np.int64)[latest]
     st = start[latest]
     st_idx = (st // 100) * 12 + st % 100 - 1
     lp_idx = np.where(lp > 0, (lp // 100) * 12 + lp % 100 - 1, st_idx - 1)
     unpaid = month_index(as_of_month) - lp_idx
-    counted = (cat != "retiree") & ~np.isin(reason, _NOT_INTERRUPTED) & ~dead
+    counted = (cat != "retiree") & ~np.isin(reason, _NOT_INTERRUPTED) & ~gone
     interrupted = counted & (unpaid > min_months)
-    max_gap: int | None = None
-    if policy is not None:
-        snap = policy.at(_last_day(as_of_month))
-        if snap["eligibility.backpay_max_gap_months"].known:
-            max_gap = int(snap.get("eligibility.backpay_max_gap_months"))
     left = np.full(latest.size, -1, dtype=np.int64) if max_gap is None else max_gap - unpaid + 1
-    at_risk = (counted & ~interrupted & np.isin(cat, FLEXIBLE_CATEGORIES) & (status == "active")
+    at_risk = (counted & ~interrupted & np.isin(cat, FLEXIBLE_CATEGORIES) & (st_ == "active")
                & (unpaid >= 1) & (left >= 1) & (left <= warn_months))
-    out = [Interruption(int(pid[latest[j]]), int(eids[latest[j]]), str(cat[j]), str(status[j]),
-                        int(lp[j]) if lp[j] > 0 else None, int(unpaid[j]),
-                        "interrupted" if interrupted[j] else "at_risk",
-                        None if max_gap is None else max(int(left[j]), 0))
-           for j in np.flatnonzero(interrupted | at_risk)]
-    out.sort(key=lambda x: (x.kind, -x.unpaid_months, x.person_id))
-    return out
+    pick = np.flatnonzero(interrupted | at_risk)
+    return pl.DataFrame({
+        "person_id": pid[latest[pick]],
+        "enrollment_id": np.asarray(enrollment_id, dtype=np.int64)[latest[pick]],
+        "category": pl.Series(cat[pick].tolist(), dtype=pl.String),
+        "enrollment_status": pl.Series(st_[pick].tolist(), dtype=pl.String),
+        "last_paid_month": pl.Series(np.where(lp[pick] > 0, lp[pick], -1)).replace(-1, None).cast(pl.Int64),
+        "unpaid_months": unpaid[pick].astype(np.int64),
+        "kind": pl.Series(np.where(interrupted[pick], "interrupted", "at_risk"), dtype=pl.String),
+        "backpay_months_left": (pl.Series([None] * pick.size, dtype=pl.Int64) if max_gap is None
+                                else pl.Series(np.maximum(left[pick], 0), dtype=pl.Int64))})
 
 
 def _last_day(yyyymm: int) -> dt.date:
