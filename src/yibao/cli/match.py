@@ -18,10 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao.cli.admin_common import JsonFlag, emit, guard
+from yibao.cli.match_worklist import worklist_cmd
 from yibao.match.feeds import ingest, load_spec, shipped_specs, write
 
 app = typer.Typer(help="精准参保：部门数据导入与规范化 / precise enrollment: department feeds",
                   no_args_is_help=True)
+app.command("worklist")(worklist_cmd)  # the eight worklists (docs/worklists.md)
 
 
 @app.command("specs")

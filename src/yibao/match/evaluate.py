@@ -36,9 +36,17 @@ __all__ = ["SECTIONS", "Section", "evaluate_run", "person_matching", "scores"]
 
 Section = tuple[str, Callable[[Path, Path], dict[str, Any]]]
 
-#: Further sections of the evaluation, run in order after person matching. Add
-#: ``("worklists", <function(world_dir, run_dir) -> dict>)`` here to report each worklist.
-SECTIONS: list[Section] = []
+
+
+def _worklists(world: Path, run: Path) -> dict[str, Any]:
+    """Each worklist's precision and recall (yibao.match.worklists.truth, docs/worklists.md)."""
+    from yibao.match.worklists.truth import section  # late: the worklists' truth uses scores() of this module
+
+    return section(world, run)
+
+
+#: Further sections of the evaluation, run in order after person matching.
+SECTIONS: list[Section] = [("worklists", _worklists)]
 
 _TRUTH: Final = ("truth", "feed_rows.parquet")
 _LINKS: Final = "links.parquet"
