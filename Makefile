@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit postgres bench-quick bench bench-admin mutation migration clean
+.PHONY: run test lint typecheck unit postgres system bench-quick bench bench-admin mutation migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,19 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { command -v pg_ctlcluster >/dev/null && \
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start; } || true
 
-unit: $(STAMP) postgres
+# Debian packages the tests need: Chromium for the browser tests (Playwright drives it through
+# executable_path; a browser download never works here), CJK fonts so Chinese pages render, Java
+# for the Spark local-mode tests. Installed with apt-get only when one is missing.
+SYSTEM_PKGS := chromium fonts-noto-cjk openjdk-17-jre-headless
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+system:
+	@missing=$$(for p in $(SYSTEM_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	  grep -q "install ok installed" || echo $$p; done | tr "\n" " "); \
+	if [ -n "$$missing" ]; then echo "apt-get install $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	  --no-install-recommends $$missing >/dev/null || { echo "installing $$missing failed"; exit 1; }; fi
+
+unit: $(STAMP) postgres system
 	$(BIN)/pytest
 
 bench-quick: $(STAMP)
