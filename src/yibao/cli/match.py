@@ -19,6 +19,7 @@ from rich.table import Table
 
 from yibao.cli.admin_common import JsonFlag, emit, guard
 from yibao.cli.match_worklist import worklist_cmd
+from yibao.errors import InputError
 from yibao.match.feeds import ingest, load_spec, shipped_specs, write
 
 app = typer.Typer(help="精准参保：部门数据导入与规范化 / precise enrollment: department feeds",
@@ -145,3 +146,66 @@ def evaluate_cmd(
         console.print(f"[yellow]运行中缺少 {pm['rows_missing_from_run']} 行（按未匹配计）/ "
                       "rows missing from the run (counted as unlinked)[/yellow]")
     console.print(f"→ {run / 'evaluation.json'}")
+
+
+@app.command("run")
+@guard
+def run_cmd(
+    out: Annotated[Path, typer.Option("--out", help="运行目录 / run folder")],
+    register: Annotated[Path | None, typer.Option(
+        "--register", help="登记册导出目录 / register export folder")] = None,
+    world: Annotated[Path | None, typer.Option(
+        "--world", help="合成数据目录（登记册与全部数据）/ synthetic world: its register and feeds")] = None,
+    feed: Annotated[list[str] | None, typer.Option(
+        "--feed", help="数据规格=文件，可多次 / SPEC=FILE, repeatable")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="duckdb 或 spark")] = "duckdb",
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="沿用已训练的模型（Splink JSON）/ reuse a trained model")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="清空运行目录重来 / start over")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """匹配：导入、精确匹配、概率链接 / match feeds to the register (resumes an interrupted run)."""
+    from yibao.match.linkage import BACKENDS
+    from yibao.match.run import FeedInput, feeds_of_world, parse_feed_option, run_match
+
+    if backend not in BACKENDS:
+        raise InputError("--backend", backend, "应为 duckdb 或 spark", "expected duckdb or spark")
+    feeds: list[FeedInput] = []
+    if world is not None:
+        reg, feeds = feeds_of_world(world)
+        register = register or reg
+    feeds += [parse_feed_option(f) for f in feed or []]
+    if register is None:
+        raise InputError("--register", None, "需要登记册导出目录（--register 或 --world）",
+                         "a register export folder is needed (--register or --world)")
+    stages = [f"ingest:{f.name}" for f in feeds] + ["exact", "linkage", "links"]
+    console = Console(highlight=False, stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=as_json) as bar:
+        task = bar.add_task("match", total=len(stages))
+        seen: list[str] = []
+
+        def step(stage: str) -> None:
+            if seen:
+                bar.update(task, advance=1)
+            seen.append(stage)
+            bar.update(task, description=stage)
+
+        def log(msg: str) -> None:
+            bar.update(task, description=f"linkage: {msg}")
+
+        summary = run_match(register, feeds, out, backend=backend, fresh=fresh,  # type: ignore[arg-type]
+                            model=model, progress=step, log=log)
+        bar.update(task, advance=1, description="done / 完成")
+    if as_json:
+        emit(summary, True)
+        return
+    table = Table("method / 方法", "rows / 行数")
+    for method, n in sorted(summary["by_method"].items()):
+        table.add_row(method, f"{n:,}")
+    out_console = Console(highlight=False)
+    out_console.print(table)
+    out_console.print(f"概率链接 / linkage ({summary['backend']}, 模型 / model {summary['model']}): "
+                      f"候选 {summary['candidates']:,} 行 / rows, "
+                      f"配对 {summary['pairs']:,} / pairs, 链接 {summary['linked']:,} / linked, "
+                      f"歧义 {summary['ambiguous']:,} / ambiguous → {out / 'links.parquet'}")

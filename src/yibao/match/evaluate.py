@@ -45,8 +45,53 @@ def _worklists(world: Path, run: Path) -> dict[str, Any]:
     return section(world, run)
 
 
+#: Thresholds the sweep tries on the run's linkage candidates.
+SWEEP: Final = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+
+
+def _threshold_sweep(world: Path, run: Path) -> dict[str, Any]:
+    """Person matching had linkage used another threshold: the evidence for choosing one.
+
+    Reads ``RUN/linkage/candidates.parquet`` (each row's best candidate, its probability and the
+    second-best weight) and recomputes the overall scores per threshold in :data:`SWEEP`, keeping
+    the run's margin rule; empty when the run has no linkage."""
+    from yibao.match.linkage import linkage_settings
+
+    cand_path = run / "linkage" / "candidates.parquet"
+    if not cand_path.is_file():
+        return {}
+    truth = _read(world.joinpath(*_TRUTH), "world", ("feed", "source_row", "person_id", "errors"))
+    links = _read(run / _LINKS, "run", ("feed", "source_row", "person_id", "method"))
+    state_path = run / "run.json"
+    state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else {}
+    linkage = state.get("stages", {}).get("linkage", {})
+    shipped = linkage_settings()
+    margin = float(linkage.get("margin", shipped.margin))
+    used = float(linkage.get("threshold", shipped.threshold))
+    base = links.with_columns(pl.when(pl.col("method") == "probabilistic").then(None)
+                              .otherwise(pl.col("person_id")).alias("person_id"))
+    cand = pl.read_parquet(cand_path).filter(pl.col("person_id").is_not_null())
+    clear = (pl.col("second_weight").is_null()
+             | (pl.col("match_weight") - pl.col("second_weight") >= margin))
+    table = []
+    for t in sorted({*SWEEP, used}):
+        pick = cand.filter((pl.col("match_probability") >= t) & clear).select(
+            "feed", "source_row", pl.col("person_id").alias("picked"))
+        trial = (base.join(pick, on=["feed", "source_row"], how="left")
+                 .with_columns(pl.coalesce("person_id", "picked").alias("person_id")).drop("picked"))
+        out = _outcomes(truth, trial).select(pl.col("tp").sum(), pl.col("fp").sum(),
+                                             pl.col("fn").sum()).row(0)
+        table.append({"threshold": t, "linked_by_linkage": pick.height, "used": t == used}
+                     | scores(int(out[0]), int(out[1]), int(out[2])))
+    best = max(table, key=lambda r: (r["f1"] or 0.0, r["threshold"]))
+    # among thresholds as good as the best (F1 within 0.0001), the highest: the most precise
+    chosen = max(r["threshold"] for r in table if (r["f1"] or 0.0) >= (best["f1"] or 0.0) - 1e-4)
+    return {"margin": margin, "threshold_used": used, "best_threshold": best["threshold"],
+            "best_f1": best["f1"], "chosen_threshold": chosen, "table": table}
+
+
 #: Further sections of the evaluation, run in order after person matching.
-SECTIONS: list[Section] = [("worklists", _worklists)]
+SECTIONS: list[Section] = [("threshold_sweep", _threshold_sweep), ("worklists", _worklists)]
 
 _TRUTH: Final = ("truth", "feed_rows.parquet")
 _LINKS: Final = "links.parquet"
