@@ -5,9 +5,11 @@ Parts (``--part``, repeatable; default all):
 - **exact** — exact-ID matching of N register persons × N feed rows generated on disk (default
   50,000,000, issue 6 target ≤ 120 s on this 2-core machine), with the ratio to a pandas
   ``merge`` of a sample measured in the same run (:mod:`yibao.bench.match_exact`).
+- **linkage** — ``yibao match run`` end to end on a synthetic world of ≥ 1M feed rows (issue 6
+  target ≤ 5 minutes and ≤ 8 GB, F1 ≥ 0.98), with the ratio to naive pairwise comparison timed on a
+  sample in the same run (:mod:`yibao.bench.match_linkage`).
 
-Each part is a function ``(quick, options, log) -> list of result dicts`` in :data:`PARTS`; the
-linkage part (1M × 1M end to end) is added there.
+Each part is a function ``(quick, options, log) -> list of result dicts`` in :data:`PARTS`.
 """
 
 from __future__ import annotations
@@ -42,13 +44,54 @@ def _exact(quick: bool, options: dict[str, Any], log: Callable[[str], None]) -> 
     return [{"part": "exact"} | result]
 
 
+def _linkage(quick: bool, options: dict[str, Any], log: Callable[[str], None]) -> list[dict[str, Any]]:
+    from yibao.bench.match_linkage import FULL, QUICK, bench_linkage
+
+    sizes = QUICK if quick else FULL
+    persons = int(options.get("persons") or sizes["persons"])
+    if persons < 2_000:
+        raise InputError("--persons", persons, "人数至少 2000", "persons must be at least 2000")
+    base = Path(options.get("workdir") or tempfile.gettempdir()) / "yibao-bench-match-linkage"
+    result = bench_linkage(base, persons, int(sizes["seed"]), int(sizes["peer_feed"]),
+                           int(sizes["peer_register"]), log=log)
+    return [{"part": "linkage"} | result]
+
+
 #: The parts of ``yibao bench match``, by name.
-PARTS: dict[str, Part] = {"exact": _exact}
+PARTS: dict[str, Part] = {"exact": _exact, "linkage": _linkage}
+
+
+def _show_linkage(out: Console, r: dict[str, Any], quick: bool) -> None:
+    table = Table(title=f"匹配全流程 / matching end to end: {r['register_persons']:,} register persons × "
+                        f"{r['feed_rows']:,} feed rows")
+    for col in ("implementation", "pairs", "seconds", "pairs/s", "note"):
+        table.add_column(col, justify="left" if col in ("implementation", "note") else "right")
+    stages = r["stage_seconds"]
+    ingest = sum(v for k, v in stages.items() if k.startswith("ingest:") and v)
+    table.add_row("yibao match run (DuckDB + Splink)", f"{r['pairs']:,} scored", f"{r['seconds']:.1f}", "",
+                  f"ingest {ingest:.1f} s, exact {stages.get('exact') or 0:.1f} s, "
+                  f"linkage {stages.get('linkage') or 0:.1f} s, peak {r['peak_rss_bytes'] / 1024**3:.2f} GB")
+    table.add_row("naive pairwise (Python, sample)", f"{r['peer_pairs']:,}", f"{r['peer_seconds']:.2f}",
+                  f"{r['peer_pairs_per_s']:,}", "same model weights, every pair compared")
+    table.add_row("naive pairwise, all pairs (estimate)", f"{r['all_pairs']:,}",
+                  f"{r['peer_estimate_seconds']:,}", "", f"{r['candidates']:,} rows × register")
+    out.print(table)
+    o = r["overall"]
+    out.print(f"person matching / 人员匹配: precision {o['precision']:.4f}, recall {o['recall']:.4f}, "
+              f"F1 {o['f1']:.4f}; linked by linkage {r['linked']:,} of {r['candidates']:,} rows "
+              f"(ambiguous {r['ambiguous']:,}, model {r['model']})")
+    out.print(f"ratio / 倍数: ×{r['ratio_vs_peer']:,} (naive pairwise estimate / linkage stage)")
+    if not quick:
+        verdict = "met / 达标" if r["met"] else "NOT met / 未达标"
+        out.print(f"target ≤ {r['target_seconds']:.0f} s, ≤ {r['target_rss_bytes'] / 1024**3:.0f} GB, "
+                  f"F1 ≥ 0.98: {verdict}")
 
 
 def _show(rows: list[dict[str, Any]], quick: bool) -> None:
     out = Console(highlight=False, width=max(Console().width, 120))
     for r in rows:
+        if r["part"] == "linkage":
+            _show_linkage(out, r, quick)
         if r["part"] != "exact":
             continue
         table = Table(title=f"精确匹配 / exact-ID matching, {r['rows']:,} × {r['rows']:,}")
@@ -73,7 +116,10 @@ def _show(rows: list[dict[str, Any]], quick: bool) -> None:
 def match(
     quick: Annotated[bool, typer.Option(
         "--quick", help="小规模（不检查目标）/ small sizes, no targets")] = False,
-    part: Annotated[list[str] | None, typer.Option("--part", help="exact（可多次）/ parts to run")] = None,
+    part: Annotated[list[str] | None, typer.Option(
+        "--part", help="exact、linkage（可多次）/ parts to run")] = None,
+    persons: Annotated[int | None, typer.Option(
+        "--persons", help="linkage：合成世界人数 / persons of the linkage world")] = None,
     rows: Annotated[int | None, typer.Option("--rows", help="登记册与数据行数 / rows on each side")] = None,
     sample: Annotated[int | None, typer.Option(
         "--sample", help="对照实现的样本行数 / peer sample rows")] = None,
@@ -93,7 +139,8 @@ def match(
         if not as_json:
             err.print(f"  {msg}", markup=False)
 
-    options = {"rows": rows, "sample": sample, "memory_limit": memory_limit, "workdir": workdir}
+    options = {"rows": rows, "sample": sample, "memory_limit": memory_limit, "workdir": workdir,
+               "persons": persons}
     results: list[dict[str, Any]] = []
     for p in chosen:
         results += PARTS[p](quick, options, log)
