@@ -88,6 +88,7 @@ class TrainingSettings(BaseModel):
     em_rules: list[list[str]]
     prior_recall: float = Field(0.8, gt=0, le=1)
     min_rows: int = Field(2000, ge=0)
+    m_floor: float = Field(0.001, ge=0, lt=0.1)
 
 
 class LinkageSettings(BaseModel):
@@ -296,6 +297,24 @@ def _trained_spec(model: dict[str, Any], settings: LinkageSettings, dialect: str
     return fresh
 
 
+def floor_m(model: dict[str, Any], floor: float) -> dict[str, Any]:
+    """Raise every trained m probability to at least ``floor`` and renormalise each comparison.
+
+    EM gives m = 0 to a level no true pair of the training data showed (the synthetic feeds never
+    mistype the sex), which makes that level a veto of -70 bits; real data has such errors, so no
+    disagreement may weigh more than log2(floor / u)."""
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"]
+                  if not lv.get("is_null_level") and lv.get("m_probability") is not None]
+        if not levels:
+            continue
+        raised = [max(float(lv["m_probability"]), floor) for lv in levels]
+        total = sum(raised)
+        for lv, m in zip(levels, raised, strict=True):
+            lv["m_probability"] = m / total
+    return model
+
+
 def _train(linker: Any, settings: LinkageSettings, log: Callable[[str], None]) -> None:
     from splink import block_on
 
@@ -373,6 +392,8 @@ def _score(backend: Backend, work: Path, settings: LinkageSettings, model: Path 
     if model is None:
         try:
             _train(linker, settings, log)
+            trained = floor_m(linker.misc.save_model_to_json(), settings.training.m_floor)
+            linker = Linker(tables, trained, log_level="ERROR")
         except EMTrainingException:
             # some training rule found no pairs at all: too little data to learn from
             log("too few pairs to train: the reference model scores this run")
