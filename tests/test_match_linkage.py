@@ -236,3 +236,41 @@ def test_a_register_folder_without_persons_is_refused(tmp_path: Path) -> None:
         run_match(tmp_path, [FeedInput("ps_deaths", load_spec("ps_deaths"), tmp_path / "x.csv")],
                   tmp_path / "o")
     assert "x.csv" in info.value.en or "persons.parquet" in info.value.en
+
+
+def test_a_run_killed_during_linkage_resumes_to_the_same_links(world_run: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    """SIGKILL while the run is past exact matching; started again, it keeps the finished stages."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    world, whole = world_run
+    out = tmp_path / "run"
+    command = [sys.executable, "-c", "from yibao.cli import main; main()", "match", "run", "--world",
+               str(world), "--out", str(out), "--json"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_path = out / "run.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            stages = json.loads(state_path.read_text(encoding="utf-8")).get("stages", {})
+        except (OSError, json.JSONDecodeError):
+            stages = {}
+        if "exact" in stages or child.poll() is not None:
+            break
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    before = json.loads(state_path.read_text(encoding="utf-8"))["stages"]
+    assert "exact" in before and "links" not in before, "the kill came too late to test resuming"
+    seen: list[str] = []
+    register, feeds = feeds_of_world(world)
+    run_match(register, feeds, out, progress=seen.append)
+    after = json.loads(state_path.read_text(encoding="utf-8"))["stages"]
+    for stage in [s for s in before if s.startswith("ingest:")] + ["exact"]:
+        assert after[stage] == before[stage], stage  # not done again
+    key = ["feed", "source_row"]
+    assert pl.read_parquet(out / "links.parquet").sort(key).equals(
+        pl.read_parquet(whole / "links.parquet").sort(key))
