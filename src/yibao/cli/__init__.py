@@ -34,6 +34,9 @@ def _register() -> None:
     from yibao.cli import match as match_cli
 
     app.add_typer(match_cli.app, name="match")
+    from yibao.cli import lab as lab_cli
+
+    app.add_typer(lab_cli.app, name="lab")
     from yibao.cli import admin_demo
 
     app.command("demo")(admin_demo.demo)

@@ -1,0 +1,64 @@
+"""``yibao lab``: the policy lab (政策实验室, issue 7) — its statistics and its calibration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yibao.cli.admin_common import JsonFlag, emit, guard
+from yibao.errors import InputError
+
+app = typer.Typer(help="政策实验室：全国参保人群、校准 / policy lab: national population, calibration",
+                  no_args_is_help=True)
+
+
+@app.command("statistics")
+@guard
+def statistics_cmd(as_json: JsonFlag = False) -> None:
+    """校准所用的全国统计数据及来源 / the national statistics the lab is calibrated to, with sources."""
+    from yibao.sim.statistics import national_statistics
+
+    table = national_statistics().table()
+    if as_json:
+        emit(table.to_dicts(), True)
+        return
+    out = Table("figure / 指标", "year", "value", "unit", "confidence", "derived", "source")
+    for r in table.iter_rows(named=True):
+        out.add_row(r["figure"], str(r["year"]), f"{r['value']:,}", r["unit"], r["confidence"],
+                    "yes" if r["derived"] else "", r["href"])
+    Console(highlight=False).print(out)
+
+
+@app.command("calibrate")
+@guard
+def calibrate_cmd(
+    held_out: Annotated[int, typer.Option("--held-out", help="留出年份 / year held out")] = 2020,
+    agents: Annotated[int, typer.Option("--agents", help="样本人数 / sample records")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
+    as_json: JsonFlag = False,
+) -> None:
+    """校准报告：模型值与公布值逐项对照 / the model's figures against the published ones."""
+    from yibao.sim.calibrate import TOLERANCE, count_calibration
+
+    if agents < 100:
+        raise InputError("--agents", agents, "至少 100", "at least 100")
+    table = count_calibration(held_out, agents, seed)
+    if as_json:
+        emit(table.to_dicts(), True)
+        return
+    out = Table("figure / 指标", "year", "published / 公布", "model / 模型", "error / 误差", "role", "how")
+    for r in table.iter_rows(named=True):
+        flag = "" if abs(r["error"]) <= TOLERANCE else " !"
+        out.add_row(r["figure"], str(r["year"]), f"{r['target']:,.0f}", f"{r['model']:,}",
+                    f"{r['error']:+.2%}{flag}", r["role"], r["how"])
+    console = Console(highlight=False)
+    console.print(out)
+    fit = table.filter(table["role"] == "fit")
+    held = table.filter(table["role"] == "held out")
+    worst_fit = float(fit["error"].abs().max() or 0.0)  # type: ignore[arg-type]
+    worst_held = float(held["error"].abs().max() or 0.0) if held.height else 0.0  # type: ignore[arg-type]
+    console.print(f"fit years: max |error| {worst_fit:.3%} (tolerance {TOLERANCE:.0%}); "
+                  f"held-out {held_out}: max |error| {worst_held:.3%}")

@@ -1,0 +1,157 @@
+"""The insured population of the policy lab: how many, in which status, and a weighted sample of them.
+
+**Counts** (:func:`insured_counts`). The employee scheme's members at a year's end split into
+in-service members and retirees, and across both into unit members and flexible workers (灵活就业
+人员等, whose published count includes their retirees). The total comes from the year's figure;
+the retired share and the flexible share from the years that publish them. Where a year does not
+(2018 and 2023 have no in-service/retired split), the share is interpolated linearly between the
+nearest years that do, or carried on the trend of the nearest two at either end. A **held-out**
+year is treated as if its splits had never been published, so the calibration can report how far
+the interpolation lands from them (issue 7: one year held out of calibration).
+
+**Sample** (:func:`build_population`). ``agents`` records drawn for those counts: each status gets
+agents in proportion to its count and a weight so that the weights of a status add up to its count
+exactly (in persons). Ages and wages are assumptions (``ASSUMPTIONS``), each labelled as such until a
+published distribution replaces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from yibao.errors import InputError
+from yibao.sim.statistics import Statistics, national_statistics
+
+__all__ = ["ASSUMPTIONS", "STATUSES", "InsuredCounts", "build_population", "insured_counts", "share_series"]
+
+#: Statuses of the lab's members.
+STATUSES: Final = ("unit_in_service", "flexible_in_service", "unit_retired", "flexible_retired")
+TEN_THOUSAND: Final = 10_000
+
+#: Assumptions of the sample that no published figure fixes yet, each with why.
+ASSUMPTIONS: Final = {
+    "in_service_age": {"value": "uniform over 18–59", "source": "assumption: no published age "
+                       "distribution of in-service members was found"},
+    "retired_age": {"value": "50 + an exponential of mean 17 years, cut at 100", "source": "assumption"},
+    "male_share": {"value": 0.5, "source": "assumption"},
+    "wage": {"value": "log-normal, σ 0.5, mean = the average wage of urban non-private units (unit "
+             "members) or private units (flexible workers)", "source": "statistics.yaml "
+             "avg_wage_urban_non_private / avg_wage_urban_private; σ is an assumption"},
+}
+
+
+def share_series(numerator: dict[int, float], denominator: dict[int, float], year: int) -> tuple[float, str]:
+    """The share numerator/denominator in ``year``: published, interpolated or extrapolated.
+
+    Returns the share and how it was obtained (``published``, ``interpolated a–b``,
+    ``extrapolated from a, b``)."""
+    known = sorted(y for y in numerator if y in denominator)
+    if not known:
+        raise InputError("statistics", None, "没有可用的年份", "no year publishes both figures")
+    shares = {y: numerator[y] / denominator[y] for y in known}
+    if year in shares:
+        return shares[year], "published"
+    before = [y for y in known if y < year]
+    after = [y for y in known if y > year]
+    if before and after:
+        a, b = before[-1], after[0]
+        return shares[a] + (shares[b] - shares[a]) * (year - a) / (b - a), f"interpolated {a}–{b}"
+    ends = known[:2] if not before else known[-2:]
+    if len(ends) < 2:
+        return shares[ends[0]], f"carried from {ends[0]}"
+    a, b = ends
+    return shares[a] + (shares[b] - shares[a]) * (year - a) / (b - a), f"extrapolated from {a}, {b}"
+
+
+@dataclass(frozen=True)
+class InsuredCounts:
+    """Members at a year's end, in persons, by status; and how each share was obtained."""
+
+    year: int
+    total: int
+    by_status: dict[str, int]
+    retired_share: float
+    flexible_share: float
+    how: dict[str, str]
+
+    @property
+    def in_service(self) -> int:
+        return self.by_status["unit_in_service"] + self.by_status["flexible_in_service"]
+
+    @property
+    def retired(self) -> int:
+        return self.by_status["unit_retired"] + self.by_status["flexible_retired"]
+
+    @property
+    def flexible(self) -> int:
+        return self.by_status["flexible_in_service"] + self.by_status["flexible_retired"]
+
+
+def insured_counts(year: int, stats: Statistics | None = None, held_out: int | None = None) -> InsuredCounts:
+    """The year's members by status (module docstring); ``held_out`` hides that year's splits."""
+    stats = stats or national_statistics()
+    hide = frozenset({held_out}) if held_out is not None else frozenset()
+    totals = stats.figures["employee_enrollees"].by_year()
+    if year not in totals:
+        raise InputError("year", year, f"无该年参保人数（可用 {min(totals)}–{max(totals)}）",
+                         f"no enrollee count for that year (available {min(totals)}–{max(totals)})")
+    total_all = stats.figures["employee_enrollees"].by_year(hide)
+    retired, how_r = share_series(stats.figures["employee_retired"].by_year(hide), total_all, year)
+    flexible, how_f = share_series(stats.figures["flexible_and_other_enrollees"].by_year(hide), total_all,
+                                   year)
+    total = round(totals[year] * TEN_THOUSAND)
+    n_retired = round(total * retired)
+    n_flexible = round(total * flexible)
+    # the flexible share applies alike to in-service members and retirees (assumption: no split found)
+    flex_retired = round(n_retired * flexible)
+    by_status = {"unit_in_service": total - n_retired - (n_flexible - flex_retired),
+                 "flexible_in_service": n_flexible - flex_retired,
+                 "unit_retired": n_retired - flex_retired, "flexible_retired": flex_retired}
+    return InsuredCounts(year, total, by_status, retired, flexible, {"retired_share": how_r,
+                                                                    "flexible_share": how_f})
+
+
+def build_population(year: int, agents: int, seed: int, stats: Statistics | None = None,
+                     held_out: int | None = None) -> pl.DataFrame:
+    """``agents`` weighted records of the year's members: status, sex, age, yearly wage (fen), weight.
+
+    The weights of each status add up to :func:`insured_counts` exactly (float weights; the sum is
+    checked to a person)."""
+    if agents < len(STATUSES):
+        raise InputError("agents", agents, f"至少 {len(STATUSES)} 个", f"at least {len(STATUSES)}")
+    stats = stats or national_statistics()
+    counts = insured_counts(year, stats, held_out)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, year]))
+    total = counts.total
+    per_status = {s: max(1, round(agents * n / total)) for s, n in counts.by_status.items()}
+    wages = _wages(stats, year)
+    parts = []
+    for code, status in enumerate(STATUSES):
+        n = per_status[status]
+        retired = status.endswith("retired")
+        age = (np.minimum(50 + rng.exponential(17.0, n), 100.0) if retired else rng.uniform(18, 60, n))
+        mean = wages["private" if status.startswith("flexible") else "non_private"]
+        sigma = 0.5
+        wage = np.where(retired, 0.0, mean * np.exp(rng.normal(-sigma**2 / 2, sigma, n)))
+        parts.append(pl.DataFrame({
+            "status": np.full(n, code, dtype=np.int8),
+            "male": rng.random(n) < 0.5,
+            "age": age.astype(np.int16),
+            "wage_fen": np.round(wage * 100).astype(np.int64),
+            "weight": np.full(n, counts.by_status[status] / n),
+        }))
+    return pl.concat(parts).with_columns(pl.col("status").cast(pl.Int8))
+
+
+def _wages(stats: Statistics, year: int) -> dict[str, float]:
+    """Average yearly wages (yuan) of the year, or of the latest year published before it."""
+    out = {}
+    for kind in ("non_private", "private"):
+        series = stats.figures[f"avg_wage_urban_{kind}"].by_year()
+        usable = [y for y in series if y <= year] or [min(series)]
+        out[kind] = series[max(usable)]
+    return out
