@@ -93,9 +93,14 @@ def test_cli_lab_calibrate_and_statistics() -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["calibrate", "--agents", "2000"])
     assert result.exit_code == 0, result.output
-    assert "held-out 2020: max |error| 1.61" in result.output
-    rows = json.loads(runner.invoke(app, ["calibrate", "--agents", "2000", "--json"]).stdout)
-    assert {r["how"] for r in rows if r["role"] == "held out"} == {"interpolated 2019–2021"}
+    assert "held out: 6 figures" in result.output and "check: 1 figures" in result.output
+    args = ["calibrate", "--agents", "2000", "--held-out", "2020", "--json"]
+    got = json.loads(runner.invoke(app, args).stdout)
+    held = {r["figure"]: r["how"] for r in got["figures"] if r["role"] == "held out"}
+    between = "interpolated 2019–2021"
+    assert held == {"employee_in_service": between, "employee_retired": between,
+                    "flexible_and_other_enrollees": between, "employee_account_balance": "rules"}
+    assert [p["year"] for p in got["parameters"]] == list(range(2018, 2025))
     stats = runner.invoke(app, ["statistics", "--json"])
     assert stats.exit_code == 0
     income = [r for r in json.loads(stats.stdout) if r["figure"] == "employee_fund_income"]

@@ -35,30 +35,42 @@ def statistics_cmd(as_json: JsonFlag = False) -> None:
 @app.command("calibrate")
 @guard
 def calibrate_cmd(
-    held_out: Annotated[int, typer.Option("--held-out", help="留出年份 / year held out")] = 2020,
+    held_out: Annotated[int, typer.Option("--held-out", help="留出年份 / year held out")] = 2022,
     agents: Annotated[int, typer.Option("--agents", help="样本人数 / sample records")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """校准报告：模型值与公布值逐项对照 / the model's figures against the published ones."""
-    from yibao.sim.calibrate import TOLERANCE, count_calibration
+    import polars as pl
+
+    from yibao.sim.calibrate import TOLERANCE, count_calibration, fund_calibration
 
     if agents < 100:
         raise InputError("--agents", agents, "至少 100", "at least 100")
-    table = count_calibration(held_out, agents, seed)
+    counts = count_calibration(held_out, agents, seed)
+    funds, params = fund_calibration(held_out, agents, seed)
+    counts = counts.with_columns(pl.col("target").cast(pl.Float64), pl.col("model").cast(pl.Float64))
+    table = pl.concat([counts, funds])
     if as_json:
-        emit(table.to_dicts(), True)
+        emit({"figures": table.to_dicts(), "parameters": params.to_dicts()}, True)
         return
     out = Table("figure / 指标", "year", "published / 公布", "model / 模型", "error / 误差", "role", "how")
     for r in table.iter_rows(named=True):
-        flag = "" if abs(r["error"]) <= TOLERANCE else " !"
-        out.add_row(r["figure"], str(r["year"]), f"{r['target']:,.0f}", f"{r['model']:,}",
+        flag = "" if abs(r["error"]) <= TOLERANCE or r["role"] != "fit" else " !"
+        out.add_row(r["figure"], str(r["year"]), f"{r['target']:,.2f}", f"{r['model']:,.2f}",
                     f"{r['error']:+.2%}{flag}", r["role"], r["how"])
     console = Console(highlight=False)
     console.print(out)
-    fit = table.filter(table["role"] == "fit")
-    held = table.filter(table["role"] == "held out")
-    worst_fit = float(fit["error"].abs().max() or 0.0)  # type: ignore[arg-type]
-    worst_held = float(held["error"].abs().max() or 0.0) if held.height else 0.0  # type: ignore[arg-type]
-    console.print(f"fit years: max |error| {worst_fit:.3%} (tolerance {TOLERANCE:.0%}); "
-                  f"held-out {held_out}: max |error| {worst_held:.3%}")
+    ptable = Table("year", "base ratio / 基数比", "how", "spend per member / 人均支出 (yuan)", "how",
+                   "account use / 账户使用率", title="calibrated parameters / 校准参数")
+    for p in params.iter_rows(named=True):
+        use = "" if p["account_use"] is None else f"{p['account_use']:.3f}"
+        ptable.add_row(str(p["year"]), f"{p['base_ratio']:.4f}", p["base_ratio_how"],
+                       f"{p['spend_per_member_yuan']:,.0f}", p["spend_how"], use)
+    console.print(ptable)
+    for role in ("fit", "held out", "check"):
+        part = table.filter(pl.col("role") == role)
+        if part.height:
+            worst = float(part["error"].abs().max() or 0.0)  # type: ignore[arg-type]
+            console.print(f"{role}: {part.height} figures, max |error| {worst:.3%}"
+                          + (f" (tolerance {TOLERANCE:.0%})" if role == "fit" else ""))

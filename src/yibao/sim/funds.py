@@ -1,0 +1,93 @@
+"""The employee fund's year in the policy lab: contributions and account credits by the bureau's rules,
+spending and account use by calibrated parameters (issue 7).
+
+**By the rules.** Each sample record is assessed for a month with
+:func:`yibao.rules.contribution.assess_contributions` on the composite region's policy at the year's
+1 July (``lab_region.yaml``) and credited with :func:`yibao.rules.accounts.credit_accounts`, then
+weighted up to the population and multiplied by twelve. A unit member's base is the wage times the
+year's **base ratio** (the calibrated share of wages actually declared, seed 000's 做实缴费基数,
+which also absorbs rates above the composite's 6% + 2% and maternity insurance folded in from
+2019); a flexible worker pays on the region's base option, a retiree pays nothing. 2020: employers'
+medical contributions were halved from February to July (人民日报 2021-03-10, statistics.yaml
+``relief2021``), i.e. three months' employer contributions fewer.
+
+**Calibrated.** Fund spending per member (a retiree costs ``RETIRED_COST_RATIO`` times an in-service
+member: the 2024 bulletin's medical costs per head, 10258.35亿 / 10453.9万 against 8108.22亿 /
+27494.4万) and the share of the account money available in a year that members spend
+(``account_use``). The year-end account balance runs from the published 2019 balance.
+
+Amounts are integer fen per record from the rules; weighted totals are floats in 亿元 (10⁸ yuan).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from yibao.policy.registry import Registry
+from yibao.policy.resolve import Policy
+from yibao.rules.accounts import credit_accounts
+from yibao.rules.contribution import FLEXIBLE, IN_SERVICE, RETIREE, ContributionParams, assess_contributions
+
+__all__ = ["FEN_PER_YI", "RELIEF_2020_EMPLOYER_MONTHS", "RETIRED_COST_RATIO", "YearFlows", "lab_policy",
+           "year_flows"]
+
+FEN_PER_YI: Final = 10**10  # 1亿元 = 10⁸ yuan = 10¹⁰ fen
+#: 2020: employer medical contributions halved for six months (Feb-Jul) = three months fewer.
+RELIEF_2020_EMPLOYER_MONTHS: Final = 3
+#: Medical cost per retiree / per in-service member, 2024 bulletin (statistics.yaml yicai2025).
+RETIRED_COST_RATIO: Final = (10258.35 / 10453.9) / (8108.22 / 27494.4)
+_PTYPE: Final = np.array([IN_SERVICE, FLEXIBLE, RETIREE, RETIREE], dtype=np.int8)  # by sample status
+
+
+@lru_cache(maxsize=1)
+def lab_policy() -> Policy:
+    """The composite region (``lab_region.yaml``) on the shipped national baseline."""
+    path = resources.files("yibao.sim").joinpath("lab_region.yaml")
+    return Registry([str(path)]).policy("lab_national")
+
+
+@dataclass(frozen=True)
+class YearFlows:
+    """A year's money in 亿元, weighted to the whole membership."""
+
+    year: int
+    contributions: float      # employer + individual, after the 2020 relief
+    employer: float
+    individual: float
+    account_credits: float    # money credited to individual accounts
+    members_in_service: float
+    members_retired: float
+
+    @property
+    def pooled_income(self) -> float:
+        """Contributions less every account credit: NHSA counts all credits as account income
+        (the 2024 flash: 23671.59 in all, 17368.93 pooled)."""
+        return self.contributions - self.account_credits
+
+
+def year_flows(sample: pl.DataFrame, year: int, base_ratio: float, policy: Policy | None = None) -> YearFlows:
+    """Contributions and account credits of the year for a weighted sample (module docstring)."""
+    policy = policy or lab_policy()
+    snap = policy.at(dt.date(year, 7, 1))
+    params = ContributionParams.from_snapshot(snap)
+    status = sample["status"].to_numpy()
+    ptype = _PTYPE[status]
+    wage = np.round(sample["wage_fen"].to_numpy() / 12 * base_ratio).astype(np.int64)
+    cols = assess_contributions(wage, ptype, params)
+    age = sample["age"].to_numpy().astype(np.int64)
+    credits = credit_accounts(snap, ptype, age, cols.base_fen, cols.individual_total_fen)
+    weight = sample["weight"].to_numpy()
+    employer_months = 12 - (RELIEF_2020_EMPLOYER_MONTHS if year == 2020 else 0)
+    employer = float(weight @ cols.employer_total_fen) * employer_months / FEN_PER_YI
+    individual = float(weight @ cols.individual_total_fen) * 12 / FEN_PER_YI
+    credit = float(weight @ credits.credit_fen) * 12 / FEN_PER_YI
+    retired = status >= 2
+    return YearFlows(year, employer + individual, employer, individual, credit,
+                     float(weight[~retired].sum()), float(weight[retired].sum()))
