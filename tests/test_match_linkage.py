@@ -51,6 +51,9 @@ def test_linkage_finds_the_rows_exact_matching_cannot(world_run: tuple[Path, Pat
     # exact matching alone finds none of them (docs/match-synthetic.md)
     assert pm["by_error_type"]["id_missing"]["recall"] >= 0.8
     assert pm["by_error_type"]["clean"]["precision"] == 1.0
+    # ~200 rows to link: too few to train, so the reference model with this run's own prior
+    stage = json.loads((run / "run.json").read_text(encoding="utf-8"))["stages"]["linkage"]
+    assert stage["model"] == "reference" and stage["candidates"] < linkage_settings().training.min_rows
     sweep = result["threshold_sweep"]
     assert sweep["threshold_used"] == linkage_settings().threshold
     assert [r["threshold"] for r in sweep["table"]] == sorted(r["threshold"] for r in sweep["table"])

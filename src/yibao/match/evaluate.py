@@ -55,7 +55,7 @@ def _threshold_sweep(world: Path, run: Path) -> dict[str, Any]:
     Reads ``RUN/linkage/candidates.parquet`` (each row's best candidate, its probability and the
     second-best weight) and recomputes the overall scores per threshold in :data:`SWEEP`, keeping
     the run's margin rule; empty when the run has no linkage."""
-    from yibao.match.linkage import linkage_settings
+    from yibao.match.linkage import linkage_settings, linked_expr
 
     cand_path = run / "linkage" / "candidates.parquet"
     if not cand_path.is_file():
@@ -71,11 +71,9 @@ def _threshold_sweep(world: Path, run: Path) -> dict[str, Any]:
     base = links.with_columns(pl.when(pl.col("method") == "probabilistic").then(None)
                               .otherwise(pl.col("person_id")).alias("person_id"))
     cand = pl.read_parquet(cand_path).filter(pl.col("person_id").is_not_null())
-    clear = (pl.col("second_weight").is_null()
-             | (pl.col("match_weight") - pl.col("second_weight") >= margin))
     table = []
     for t in sorted({*SWEEP, used}):
-        pick = cand.filter((pl.col("match_probability") >= t) & clear).select(
+        pick = cand.filter(linked_expr(t, margin)).select(
             "feed", "source_row", pl.col("person_id").alias("picked"))
         trial = (base.join(pick, on=["feed", "source_row"], how="left")
                  .with_columns(pl.coalesce("person_id", "picked").alias("person_id")).drop("picked"))

@@ -63,8 +63,20 @@ from yibao.errors import InputError
 from yibao.match.exact import LINK_SCHEMA
 from yibao.match.normalize import normalize_names
 
-__all__ = ["BACKENDS", "COLUMNS", "LinkageResult", "LinkageSettings", "best_links", "link",
-           "linkage_settings", "merge_links", "prepare_feed", "prepare_register", "splink_settings"]
+__all__ = [
+    "BACKENDS",
+    "COLUMNS",
+    "LinkageResult",
+    "LinkageSettings",
+    "best_links",
+    "link",
+    "linkage_settings",
+    "linked_expr",
+    "merge_links",
+    "prepare_feed",
+    "prepare_register",
+    "splink_settings",
+]
 
 Backend = Literal["duckdb", "spark"]
 BACKENDS: Final = ("duckdb", "spark")
@@ -353,17 +365,29 @@ def _spark_session() -> Any:
     return spark
 
 
-def _score(backend: Backend, work: Path, settings: LinkageSettings, model: Path | None,
+def _score(backend: Backend, work: Path, settings: LinkageSettings, model: Path | None, rows: int,
            log: Callable[[str], None]) -> tuple[Path, str]:
-    """Train (unless ``model`` is given) and score the blocked pairs; the pairs' Parquet and where the
-    model came from (``trained``, ``given``, ``reference``)."""
+    """Score the blocked pairs with ``model`` (a user's, used as it is), or else train on the run —
+    or, with too few rows, use the reference model with the prior counted on the run. Returns the
+    pairs' Parquet and where the model came from (``given``, ``trained``, ``reference``)."""
     from splink import Linker
     from splink.internals.exceptions import EMTrainingException
 
     pairs, model_out = work / "pairs.parquet", work / "model.json"
     dialect = "duckdb" if backend == "duckdb" else "spark"
-    spec: Any = (_trained_spec(json.loads(model.read_text(encoding="utf-8")), settings, dialect) if model
-                 else splink_settings(settings))
+
+    def saved(path: Path) -> Any:
+        return _trained_spec(json.loads(path.read_text(encoding="utf-8")), settings, dialect)
+
+    spec: Any
+    if model is not None:
+        source, spec = "given", saved(model)
+    elif rows < settings.training.min_rows:
+        log(f"{rows} rows are too few to train (< {settings.training.min_rows}): "
+            "the reference model scores this run")
+        source, spec = "reference", saved(reference_model())
+    else:
+        source, spec = "trained", splink_settings(settings)
     if backend == "duckdb":
         from splink import DuckDBAPI
 
@@ -372,8 +396,8 @@ def _score(backend: Backend, work: Path, settings: LinkageSettings, model: Path 
         con.execute("SET preserve_insertion_order = false")
         con.execute(f"SET temp_directory = {_quote(work / '.duckdb_tmp')}")
         for side in (REGISTER, FEED):
-            source = _quote(work / f"{side}.parquet")
-            con.execute(f"CREATE TABLE {side}_in AS SELECT * FROM read_parquet({source})")
+            parquet = _quote(work / f"{side}.parquet")
+            con.execute(f"CREATE TABLE {side}_in AS SELECT * FROM read_parquet({parquet})")
         api: Any = DuckDBAPI(connection=con)
         tables = [api.register(f"{side}_in", dataset_display_name=side) for side in (REGISTER, FEED)]
     else:
@@ -388,8 +412,7 @@ def _score(backend: Backend, work: Path, settings: LinkageSettings, model: Path 
                   for side in (REGISTER, FEED)]
     logging.getLogger("splink").setLevel(logging.ERROR)  # its notes go to the run log, not the terminal
     linker = Linker(tables, spec, log_level="ERROR")
-    source = "given" if model else "trained"
-    if model is None:
+    if source == "trained":
         try:
             _train(linker, settings, log)
             trained = floor_m(linker.misc.save_model_to_json(), settings.training.m_floor)
@@ -398,9 +421,8 @@ def _score(backend: Backend, work: Path, settings: LinkageSettings, model: Path 
             # some training rule found no pairs at all: too little data to learn from
             log("too few pairs to train: the reference model scores this run")
             source = "reference"
-            reference = json.loads(reference_model().read_text(encoding="utf-8"))
-            linker = Linker(tables, _trained_spec(reference, settings, dialect), log_level="ERROR")
-    if (model is not None and model == reference_model()) or source == "reference":
+            linker = Linker(tables, saved(reference_model()), log_level="ERROR")
+    if source == "reference":
         try:
             _prior(linker, settings)
         except Exception:
@@ -444,9 +466,14 @@ def best_links(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
               .select("unique_id", pl.col("person_id").alias("second_person_id"),
                       pl.col("match_weight").alias("second_weight")))
     out = first.join(second, on="unique_id", how="left")
-    clear = (pl.col("second_weight").is_null()
-             | (pl.col("match_weight") - pl.col("second_weight") >= settings.margin))
-    return out.with_columns(((pl.col("match_probability") >= settings.threshold) & clear).alias("linked"))
+    return out.with_columns(linked_expr(settings.threshold, settings.margin).alias("linked"))
+
+
+def linked_expr(threshold: float, margin: float) -> pl.Expr:
+    """The linking rule over ``match_probability``, ``match_weight`` and ``second_weight``: probable
+    enough, and clear of the runner-up by ``margin`` bits (or no runner-up)."""
+    clear = pl.col("second_weight").is_null() | (pl.col("match_weight") - pl.col("second_weight") >= margin)
+    return (pl.col("match_probability") >= threshold) & clear
 
 
 @dataclass(frozen=True)
@@ -494,15 +521,8 @@ def link(register: str | Path, feeds: Mapping[str, str | Path], exact: pl.DataFr
     if records.height == 0 or reg.height == 0:
         empty.write_parquet(work / "candidates.parquet")
         return empty, LinkageResult(backend, "none", reg.height, records.height, 0, 0, 0, seconds)
-    given = Path(model) if model else None
-    if given is None and records.height < settings.training.min_rows:
-        log(f"{records.height} rows are too few to train (< {settings.training.min_rows}): "
-            "the reference model scores this run")
-        given = reference_model()
     start = time.perf_counter()
-    pairs_path, source = _score(backend, work, settings, given, log)
-    if model is None and given is not None:
-        source = "reference"
+    pairs_path, source = _score(backend, work, settings, Path(model) if model else None, records.height, log)
     seconds["train_and_score"] = time.perf_counter() - start
     start = time.perf_counter()
     pairs = pl.read_parquet(pairs_path)

@@ -2,8 +2,9 @@
 
 Every published value of a figure the model produces is a row: target, model, relative error,
 and whether the year was used to build the model (``fit``) or held out (``held out``: its own
-splits were hidden and the model interpolated them from the neighbouring years). So far the model
-produces the member counts; the fund figures join as the simulation produces them.
+figures were hidden and the model interpolated them from the neighbouring years) or ``check``
+(never fitted). The counts come from the weighted sample; the fund figures from the fund year
+(:mod:`yibao.sim.funds`) with three calibrated parameters per year.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Final
 import polars as pl
 
 from yibao.sim.funds import RETIRED_COST_RATIO, year_flows
-from yibao.sim.population import build_population, insured_counts
+from yibao.sim.population import between_years, build_population, insured_counts
 from yibao.sim.statistics import Statistics, national_statistics
 
 __all__ = ["COUNT_FIGURES", "DEFAULT_HELD_OUT", "TOLERANCE", "count_calibration", "fund_calibration"]
@@ -54,16 +55,9 @@ def count_calibration(held_out: int | None = DEFAULT_HELD_OUT, agents: int = 20_
 
 def _interpolate(known: dict[int, float], year: int) -> tuple[float, str]:
     """A calibrated parameter in a year without its own target: linear between the nearest fitted
-    years, or carried from the nearest one at either end."""
-    if year in known:
-        return known[year], "fitted"
-    before = [y for y in known if y < year]
-    after = [y for y in known if y > year]
-    if before and after:
-        a, b = max(before), min(after)
-        return known[a] + (known[b] - known[a]) * (year - a) / (b - a), f"interpolated {a}–{b}"
-    nearest = max(before) if before else min(after)
-    return known[nearest], f"carried from {nearest}"
+    years, or carried from the nearest one at either end (a trend would run away)."""
+    value, how = between_years(known, year, ends="carry")
+    return value, how or "fitted"
 
 
 def _solve_base_ratio(sample: pl.DataFrame, year: int, target: float) -> float:

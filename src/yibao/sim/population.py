@@ -26,7 +26,8 @@ import polars as pl
 from yibao.errors import InputError
 from yibao.sim.statistics import Statistics, national_statistics
 
-__all__ = ["ASSUMPTIONS", "STATUSES", "InsuredCounts", "build_population", "insured_counts", "share_series"]
+__all__ = ["ASSUMPTIONS", "STATUSES", "InsuredCounts", "between_years", "build_population", "insured_counts",
+           "share_series"]
 
 #: Statuses of the lab's members.
 STATUSES: Final = ("unit_in_service", "flexible_in_service", "unit_retired", "flexible_retired")
@@ -44,27 +45,37 @@ ASSUMPTIONS: Final = {
 }
 
 
+def between_years(known: dict[int, float], year: int, ends: str = "trend") -> tuple[float, str | None]:
+    """A yearly value where ``known`` has none: linear between the nearest years before and after,
+    and beyond them on the trend of the nearest two (``ends="trend"``) or carried from the nearest
+    (``ends="carry"``). Returns the value and how it was obtained (None when ``year`` is known)."""
+    if not known:
+        raise InputError("statistics", None, "没有可用的年份", "no year to go by")
+    if year in known:
+        return known[year], None
+    before = sorted(y for y in known if y < year)
+    after = sorted(y for y in known if y > year)
+    if before and after:
+        a, b = before[-1], after[0]
+        return known[a] + (known[b] - known[a]) * (year - a) / (b - a), f"interpolated {a}–{b}"
+    ends_at = after[:2] if not before else before[-2:]
+    if ends == "carry" or len(ends_at) < 2:
+        nearest = before[-1] if before else after[0]
+        return known[nearest], f"carried from {nearest}"
+    a, b = ends_at
+    return known[a] + (known[b] - known[a]) * (year - a) / (b - a), f"extrapolated from {a}, {b}"
+
+
 def share_series(numerator: dict[int, float], denominator: dict[int, float], year: int) -> tuple[float, str]:
     """The share numerator/denominator in ``year``: published, interpolated or extrapolated.
 
     Returns the share and how it was obtained (``published``, ``interpolated a–b``,
     ``extrapolated from a, b``)."""
-    known = sorted(y for y in numerator if y in denominator)
-    if not known:
+    shares = {y: numerator[y] / denominator[y] for y in numerator if y in denominator}
+    if not shares:
         raise InputError("statistics", None, "没有可用的年份", "no year publishes both figures")
-    shares = {y: numerator[y] / denominator[y] for y in known}
-    if year in shares:
-        return shares[year], "published"
-    before = [y for y in known if y < year]
-    after = [y for y in known if y > year]
-    if before and after:
-        a, b = before[-1], after[0]
-        return shares[a] + (shares[b] - shares[a]) * (year - a) / (b - a), f"interpolated {a}–{b}"
-    ends = known[:2] if not before else known[-2:]
-    if len(ends) < 2:
-        return shares[ends[0]], f"carried from {ends[0]}"
-    a, b = ends
-    return shares[a] + (shares[b] - shares[a]) * (year - a) / (b - a), f"extrapolated from {a}, {b}"
+    value, how = between_years(shares, year)
+    return value, how or "published"
 
 
 @dataclass(frozen=True)
