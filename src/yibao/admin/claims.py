@@ -77,8 +77,7 @@ from yibao.platform.settle import _out as platform_out
 from yibao.policy.catalog import BENEFIT_CLASSES, LEVELS
 from yibao.policy.registry import Registry, default_registry
 from yibao.policy.resolve import Policy, Snapshot
-from yibao.policy.values import Unknown
-from yibao.rules.classes import STATUS_INDEX, benefit_class
+from yibao.rules.classes import STATUS_INDEX, benefit_class, class_settings
 from yibao.rules.eligibility import REASON_TEXT
 from yibao.rules.explain import Explanation
 from yibao.rules.settlement import (
@@ -724,13 +723,10 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
 
 
 def _benefit_class(snap: Snapshot, status: str, age: int, retired_on: dt.date | None) -> str:
-    senior = snap.maybe("benefit_class.senior_age")
-    early = snap.maybe("benefit_class.early_retiree_before")
     ro = np.datetime64(retired_on, "D") if retired_on else np.datetime64("NaT")
     return BENEFIT_CLASSES[int(benefit_class(
         np.array([STATUS_INDEX[status]]), np.array([age]), np.array([ro], dtype="datetime64[D]"),
-        None if isinstance(senior, Unknown) else int(senior),
-        None if isinstance(early, Unknown) or early is None else early)[0])]
+        *class_settings(snap))[0])]
 
 
 def _ledger_lines(funds: dict[str, int], own: int, holder: int | None,

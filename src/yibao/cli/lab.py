@@ -61,12 +61,14 @@ def calibrate_cmd(
                     f"{r['error']:+.2%}{flag}", r["role"], r["how"])
     console = Console(highlight=False)
     console.print(out)
-    ptable = Table("year", "base ratio / 基数比", "how", "spend per member / 人均支出 (yuan)", "how",
-                   "account use / 账户使用率", title="calibrated parameters / 校准参数")
+    ptable = Table("year", "base ratio / 基数比", "how", "outpatient / 门诊水平 (yuan)", "how",
+                   "account use / 账户使用率", "admissions / 住院率", "pooled / 统筹支出 (亿)",
+                   "accounts / 账户支出 (亿)", title="calibrated parameters / 校准参数")
     for p in params.iter_rows(named=True):
-        use = "" if p["account_use"] is None else f"{p['account_use']:.3f}"
         ptable.add_row(str(p["year"]), f"{p['base_ratio']:.4f}", p["base_ratio_how"],
-                       f"{p['spend_per_member_yuan']:,.0f}", p["spend_how"], use)
+                       f"{p['outpatient_mean_yuan']:,.0f}", p["outpatient_how"], f"{p['account_use']:.3f}",
+                       f"{p['admission_rate']:.2%}", f"{p['pooled_spending']:,.0f}",
+                       f"{p['account_spending']:,.0f}")
     console.print(ptable)
     for role in ("fit", "held out", "check"):
         part = table.filter(pl.col("role") == role)

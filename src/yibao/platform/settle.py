@@ -37,8 +37,7 @@ from yibao.platform.models import (
 from yibao.policy.catalog import BENEFIT_CLASSES, LEVELS
 from yibao.policy.registry import Registry
 from yibao.policy.resolve import Policy
-from yibao.policy.values import Unknown
-from yibao.rules.classes import benefit_class, parse_status
+from yibao.rules.classes import benefit_class, class_settings, parse_status
 from yibao.rules.settlement import ACC_COLUMNS, Accumulators, Claim, ClaimResult, settle_claims
 
 __all__ = ["MED_TYPES", "input_error", "json_schema", "settle_document", "settle_inputs"]
@@ -65,12 +64,8 @@ def _fen(value: object, field: str) -> int:
 
 def _class(policy: Policy, c: ClaimIn) -> str:
     snap = policy.at(c.setl_date)
-    senior = snap.maybe("benefit_class.senior_age")
-    early = snap.maybe("benefit_class.early_retiree_before")
     ro = np.array([np.datetime64(c.retired_on, "D") if c.retired_on else np.datetime64("NaT")])
-    idx = benefit_class(np.array([parse_status(c.psn_type)]), np.array([c.age]), ro,
-                        None if isinstance(senior, Unknown) else int(senior),
-                        None if isinstance(early, Unknown) or early is None else early)
+    idx = benefit_class(np.array([parse_status(c.psn_type)]), np.array([c.age]), ro, *class_settings(snap))
     return BENEFIT_CLASSES[int(idx[0])]
 
 

@@ -28,8 +28,10 @@ import numpy.typing as npt
 
 from yibao.errors import InputError
 from yibao.policy.catalog import BENEFIT_CLASSES
+from yibao.policy.resolve import Snapshot
+from yibao.policy.values import Unknown
 
-__all__ = ["CLASS_INDEX", "STATUSES", "STATUS_INDEX", "benefit_class", "parse_status"]
+__all__ = ["CLASS_INDEX", "STATUSES", "STATUS_INDEX", "benefit_class", "class_settings", "parse_status"]
 
 STATUSES: Final[tuple[str, ...]] = ("in_service", "flexible", "retired")
 """A member's status (人员类别) as the input gives it: 在职职工, 灵活就业人员, 退休人员."""
@@ -46,6 +48,15 @@ def parse_status(text: str, field: str = "psn_type") -> int:
         raise InputError(field, text, f"应为人员类别之一：{', '.join(STATUSES)}",
                          f"expected one of {', '.join(STATUSES)}")
     return STATUS_INDEX[key]
+
+
+def class_settings(snap: Snapshot) -> tuple[int | None, dt.date | None]:
+    """``(senior_age, early_before)`` of a snapshot as :func:`benefit_class` takes them: None where
+    the region sets no such class or its value is unknown."""
+    senior = snap.maybe("benefit_class.senior_age")
+    early = snap.maybe("benefit_class.early_retiree_before")
+    return (None if isinstance(senior, Unknown) else int(senior),
+            None if isinstance(early, Unknown) or early is None else early)
 
 
 def benefit_class(

@@ -23,7 +23,9 @@ The rule (DOMAIN.md §2; 国发〔1998〕44号 via seed 000; regional notices in
   ``new_form.rate`` on the clamped base × ``new_form.base_share``, to the pooled fund, plus
   ``flexible.fixed_premium`` (they enroll as flexible workers today, §1).
 - **Retirees.** No basic contribution; ``retiree_fixed_premium`` (Beijing 3 yuan) to the
-  large-amount fund.
+  large-amount fund. Where a policy sets ``contribution.retiree_rate`` (0% nationally; seed 000's
+  lifetime contributions, ``reforms/retiree_contribution.yaml``), :func:`retiree_contribution`
+  charges it on the retiree's own monthly pension, rounded by ``amount_rounding``.
 - **Employer base (§2.1).** :func:`employer_base_by_unit` sums the member bases of each unit.
 
 Columnar API (the policy lab calls it on 10⁷ rows; one numba loop, one output allocation)::
@@ -61,6 +63,7 @@ __all__ = [
     "assess_contributions",
     "employer_base_by_unit",
     "person_type_codes",
+    "retiree_contribution",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -410,6 +413,20 @@ def assess_contributions(wage_fen: npt.ArrayLike, person_type: npt.ArrayLike,
     _assess(wage, ptype, opt, params.table, params.option_base_fen, bu, bm, au, am, out, stats)
     _check_stats(stats, ptype, params, opt)
     return ContributionColumns(out)
+
+
+def retiree_contribution(snap: Snapshot, pension_fen: npt.ArrayLike) -> IntArray:
+    """One month's contribution of retirees on their own pension: ``pension × retiree_rate``,
+    rounded by ``contribution.amount_rounding`` (module docstring)."""
+    pension = np.asarray(pension_fen, dtype=np.int64)
+    if pension.size and int(pension.min()) < 0:
+        raise InputError("pension_fen", int(pension.min()), "养老金不能为负", "a pension must not be negative")
+    rate: int = snap.get("contribution.retiree_rate")
+    rounding: Rounding = snap.get("contribution.amount_rounding")
+    if rate == 0:
+        return np.zeros(pension.shape, dtype=np.int64)
+    out: IntArray = rounding.div(pension * rate, BP)
+    return out
 
 
 def employer_base_by_unit(unit_index: npt.ArrayLike, base_fen: npt.ArrayLike, n_units: int) -> IntArray:

@@ -21,7 +21,6 @@ Amounts are integer fen per record from the rules; weighted totals are floats in
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -32,18 +31,16 @@ import polars as pl
 
 from yibao.policy.registry import Registry
 from yibao.policy.resolve import Policy
-from yibao.rules.accounts import credit_accounts
-from yibao.rules.contribution import FLEXIBLE, IN_SERVICE, RETIREE, ContributionParams, assess_contributions
+from yibao.sim.year import YearRules, contributions_year
 
 __all__ = ["FEN_PER_YI", "RELIEF_2020_EMPLOYER_MONTHS", "RETIRED_COST_RATIO", "YearFlows", "lab_policy",
-           "year_flows"]
+           "sample_columns", "year_flows"]
 
 FEN_PER_YI: Final = 10**10  # 1亿元 = 10⁸ yuan = 10¹⁰ fen
 #: 2020: employer medical contributions halved for six months (Feb-Jul) = three months fewer.
 RELIEF_2020_EMPLOYER_MONTHS: Final = 3
 #: Medical cost per retiree / per in-service member, 2024 bulletin (statistics.yaml yicai2025).
 RETIRED_COST_RATIO: Final = (10258.35 / 10453.9) / (8108.22 / 27494.4)
-_PTYPE: Final = np.array([IN_SERVICE, FLEXIBLE, RETIREE, RETIREE], dtype=np.int8)  # by sample status
 
 
 @lru_cache(maxsize=1)
@@ -72,22 +69,23 @@ class YearFlows:
         return self.contributions - self.account_credits
 
 
-def year_flows(sample: pl.DataFrame, year: int, base_ratio: float, policy: Policy | None = None) -> YearFlows:
-    """Contributions and account credits of the year for a weighted sample (module docstring)."""
-    policy = policy or lab_policy()
-    snap = policy.at(dt.date(year, 7, 1))
-    params = ContributionParams.from_snapshot(snap)
-    status = sample["status"].to_numpy()
-    ptype = _PTYPE[status]
-    wage = np.round(sample["wage_fen"].to_numpy() / 12 * base_ratio).astype(np.int64)
-    cols = assess_contributions(wage, ptype, params)
-    age = sample["age"].to_numpy().astype(np.int64)
-    credits = credit_accounts(snap, ptype, age, cols.base_fen, cols.individual_total_fen)
-    weight = sample["weight"].to_numpy()
+def sample_columns(sample: pl.DataFrame) -> dict[str, np.ndarray]:
+    """A population frame as the numpy columns the year's rules take."""
+    return {c: sample[c].to_numpy() for c in sample.columns}
+
+
+def year_flows(sample: pl.DataFrame | dict[str, np.ndarray], year: int, base_ratio: float,
+               policy: Policy | None = None, rules: YearRules | None = None) -> YearFlows:
+    """Contributions and account credits of the year for a weighted sample (module docstring);
+    pass ``rules`` (:meth:`YearRules.build`) when calling many times for one year."""
+    rules = rules or YearRules.build(policy or lab_policy(), year)
+    m = sample_columns(sample) if isinstance(sample, pl.DataFrame) else sample
     employer_months = 12 - (RELIEF_2020_EMPLOYER_MONTHS if year == 2020 else 0)
-    employer = float(weight @ cols.employer_total_fen) * employer_months / FEN_PER_YI
-    individual = float(weight @ cols.individual_total_fen) * 12 / FEN_PER_YI
-    credit = float(weight @ credits.credit_fen) * 12 / FEN_PER_YI
-    retired = status >= 2
+    c = contributions_year(m, rules, base_ratio, employer_months)
+    weight = m["weight"]
+    employer = float(weight @ c["employer"]) / FEN_PER_YI
+    individual = float(weight @ (c["individual"] + c["retiree"])) / FEN_PER_YI
+    credit = float(weight @ c["account_credit"]) / FEN_PER_YI
+    retired = m["status"] >= 2
     return YearFlows(year, employer + individual, employer, individual, credit,
                      float(weight[~retired].sum()), float(weight[retired].sum()))

@@ -26,7 +26,8 @@ import polars as pl
 from yibao.errors import InputError
 from yibao.sim.statistics import Statistics, national_statistics
 
-__all__ = ["ASSUMPTIONS", "STATUSES", "InsuredCounts", "between_years", "build_population", "insured_counts",
+__all__ = ["ASSUMPTIONS", "BLOCK_SIZE", "COLUMNS", "STATUSES", "InsuredCounts", "PopulationPlan",
+           "between_years", "build_population", "insured_counts", "population_block", "population_plan",
            "share_series"]
 
 #: Statuses of the lab's members.
@@ -35,9 +36,10 @@ TEN_THOUSAND: Final = 10_000
 
 #: Assumptions of the sample that no published figure fixes yet, each with why.
 ASSUMPTIONS: Final = {
-    "in_service_age": {"value": "uniform over 18–59", "source": "assumption: no published age "
-                       "distribution of in-service members was found"},
-    "retired_age": {"value": "50 + an exponential of mean 17 years, cut at 100", "source": "assumption"},
+    "in_service_age": {"value": "uniform from 18 to the original statutory age (men 60, women 50 or 55)",
+                       "source": "assumption: no published age distribution of in-service members was found"},
+    "retired_age": {"value": "the original statutory age + an exponential of mean 17 years, cut at 100",
+                    "source": "assumption"},
     "male_share": {"value": 0.5, "source": "assumption"},
     "wage": {"value": "log-normal, σ 0.5, mean = the average wage of urban non-private units (unit "
              "members) or private units (flexible workers)", "source": "statistics.yaml "
@@ -126,36 +128,97 @@ def insured_counts(year: int, stats: Statistics | None = None, held_out: int | N
                                                                     "flexible_share": how_f})
 
 
-def build_population(year: int, agents: int, seed: int, stats: Statistics | None = None,
-                     held_out: int | None = None) -> pl.DataFrame:
-    """``agents`` weighted records of the year's members: status, sex, age, yearly wage (fen), weight.
+#: Records per random-number block. Every block draws from its own stream, keyed by (seed, year,
+#: block), so a population is the same whatever the chunks or workers it is built in.
+BLOCK_SIZE: Final = 1 << 16
 
-    The weights of each status add up to :func:`insured_counts` exactly (float weights; the sum is
-    checked to a person)."""
-    if agents < len(STATUSES):
+
+@dataclass(frozen=True)
+class PopulationPlan:
+    """How many records of each status a population has, and what each stands for.
+
+    Records are laid out by status (all unit in-service members first, ...), so the status of
+    record ``i`` is known without drawing anything; a block is a run of ``BLOCK_SIZE`` records."""
+
+    year: int
+    seed: int
+    records: tuple[int, ...]   # records per status
+    persons: tuple[int, ...]   # persons per status (the counts)
+    wages: tuple[float, float]  # average yearly wage (yuan): non-private units, private units
+    women_50_share: float
+    pension_to_wage: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.records)
+
+    @property
+    def blocks(self) -> int:
+        return -(-self.total // BLOCK_SIZE)
+
+
+def population_plan(year: int, agents: int | None, seed: int, stats: Statistics | None = None,
+                    held_out: int | None = None) -> PopulationPlan:
+    """The plan of a sample of ``agents`` records, or of the whole membership (``agents=None``:
+    one record per person, every weight 1)."""
+    from yibao.sim.assumptions import lab_assumptions
+
+    if agents is not None and agents < len(STATUSES):
         raise InputError("agents", agents, f"至少 {len(STATUSES)} 个", f"at least {len(STATUSES)}")
     stats = stats or national_statistics()
     counts = insured_counts(year, stats, held_out)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, year]))
-    total = counts.total
-    per_status = {s: max(1, round(agents * n / total)) for s, n in counts.by_status.items()}
+    persons = tuple(counts.by_status[s] for s in STATUSES)
+    records = persons if agents is None else tuple(max(1, round(agents * n / counts.total)) for n in persons)
     wages = _wages(stats, year)
-    parts = []
-    for code, status in enumerate(STATUSES):
-        n = per_status[status]
-        retired = status.endswith("retired")
-        age = (np.minimum(50 + rng.exponential(17.0, n), 100.0) if retired else rng.uniform(18, 60, n))
-        mean = wages["private" if status.startswith("flexible") else "non_private"]
-        sigma = 0.5
-        wage = np.where(retired, 0.0, mean * np.exp(rng.normal(-sigma**2 / 2, sigma, n)))
-        parts.append(pl.DataFrame({
-            "status": np.full(n, code, dtype=np.int8),
-            "male": rng.random(n) < 0.5,
-            "age": age.astype(np.int16),
-            "wage_fen": np.round(wage * 100).astype(np.int64),
-            "weight": np.full(n, counts.by_status[status] / n),
-        }))
-    return pl.concat(parts).with_columns(pl.col("status").cast(pl.Int8))
+    return PopulationPlan(year, seed, records, persons, (wages["non_private"], wages["private"]),
+                          float(lab_assumptions()["women_original_age_50_share"]),
+                          float(lab_assumptions()["pension_to_wage"]))
+
+
+def population_block(plan: PopulationPlan, block: int) -> dict[str, np.ndarray]:
+    """Records ``[block × BLOCK_SIZE, …)`` of the plan as numpy columns (``COLUMNS``)."""
+    start = block * BLOCK_SIZE
+    stop = min(plan.total, start + BLOCK_SIZE)
+    if not 0 <= start < plan.total:
+        raise InputError("block", block, f"应在 0..{plan.blocks - 1}", f"must be in 0..{plan.blocks - 1}")
+    n = stop - start
+    bounds = np.cumsum(plan.records)
+    status = np.searchsorted(bounds, np.arange(start, stop), side="right").astype(np.int8)
+    rng = np.random.default_rng(np.random.SeedSequence([plan.seed, plan.year, block]))
+    male = rng.random(n) < 0.5
+    original_age = np.where(male, 60, np.where(rng.random(n) < plan.women_50_share, 50, 55)).astype(np.int8)
+    retired = status >= 2
+    # in service: uniform from 18 to the original statutory age; retired: that age + exponential(17)
+    u = rng.random(n)
+    years = np.where(retired, np.minimum(original_age + rng.exponential(17.0, n), 100.0),
+                     18 + u * (original_age - 18))
+    birth_month = (plan.year * 12 + 11 - np.floor(years * 12)).astype(np.int32)
+    age = (plan.year - birth_month // 12).astype(np.int16)
+    flexible = (status == 1) | (status == 3)
+    mean = np.where(flexible, plan.wages[1], plan.wages[0])
+    sigma = 0.5
+    wage = np.where(retired, 0.0, mean * np.exp(rng.normal(-sigma**2 / 2, sigma, n)))
+    spread = np.exp(rng.normal(-0.3**2 / 2, 0.3, n))
+    pension = np.where(retired, plan.wages[0] * plan.pension_to_wage * spread, 0.0)
+    weights = np.array([p / r for p, r in zip(plan.persons, plan.records, strict=True)])
+    return {"status": status, "male": male, "age": age, "birth_month": birth_month,
+            "original_age": original_age, "wage_fen": np.round(wage * 100).astype(np.int64),
+            "pension_fen": np.round(pension * 100).astype(np.int64), "weight": weights[status]}
+
+
+#: The columns of a population block and of the sample frame.
+COLUMNS: Final = ("status", "male", "age", "birth_month", "original_age", "wage_fen", "pension_fen", "weight")
+
+
+def build_population(year: int, agents: int, seed: int, stats: Statistics | None = None,
+                     held_out: int | None = None) -> pl.DataFrame:
+    """``agents`` weighted records of the year's members (``COLUMNS``).
+
+    The weights of each status add up to :func:`insured_counts` exactly (float weights; the sum is
+    checked to a person). The same records as :func:`population_block` gives block by block."""
+    plan = population_plan(year, agents, seed, stats, held_out)
+    blocks = [population_block(plan, b) for b in range(plan.blocks)]
+    return pl.DataFrame({c: np.concatenate([b[c] for b in blocks]) for c in COLUMNS})
 
 
 def _wages(stats: Statistics, year: int) -> dict[str, float]:
