@@ -93,7 +93,7 @@ def test_cli_lab_calibrate_and_statistics() -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["calibrate", "--agents", "2000"])
     assert result.exit_code == 0, result.output
-    assert "held out: 6 figures" in result.output and "check: 1 figures" in result.output
+    assert "held out: 6 figures" in result.output and "check: 5 figures" in result.output
     args = ["calibrate", "--agents", "2000", "--held-out", "2020", "--json"]
     got = json.loads(runner.invoke(app, args).stdout)
     held = {r["figure"]: r["how"] for r in got["figures"] if r["role"] == "held out"}
