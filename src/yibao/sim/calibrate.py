@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
@@ -137,7 +138,7 @@ def _calibration(held_out: int | None, agents: int, seed: int, stats: Statistics
     def income(y: int, ratio: float) -> float:
         return year_flows(samples[y], y, ratio, rules=rules[y]).contributions
 
-    ratios = {y: _bisect(lambda r, y=y: income(y, r), v, 0.2, 2.0)
+    ratios = {y: _bisect(partial(income, y), v, 0.2, 2.0)
               for y, v in figures["employee_fund_income"].items() if y != held_out}
     flows = {}
     base: dict[int, tuple[float, str]] = {}
@@ -147,13 +148,11 @@ def _calibration(held_out: int | None, agents: int, seed: int, stats: Statistics
     # accounts: the share of the money available in a year that members spend, from the balances
     balances = figures["employee_account_balance"]
     start = min(balances)
-    use: dict[int, float] = {}
+    shown = {y: v for y, v in balances.items() if y != held_out}
+    use = {y: 1 - shown[y] / (shown[y - 1] + flows[y].account_credits) for y in shown if y - 1 in shown}
     balance = {start: balances[start]}
     for y in [y for y in years if y > start]:
-        available = balance[y - 1] + flows[y].account_credits
-        if y in balances and y != held_out:
-            use[y] = 1 - balances[y] / available
-        balance[y] = available * (1 - _interpolate(use, y)[0])
+        balance[y] = (balance[y - 1] + flows[y].account_credits) * (1 - _interpolate(use, y)[0])
     for y in sorted((y for y in years if y < start), reverse=True):  # back from the first balance
         u_next = _interpolate(use, y + 1)[0]
         balance[y] = balance[y + 1] / (1 - u_next) - flows[y + 1].account_credits
@@ -166,7 +165,10 @@ def _calibration(held_out: int | None, agents: int, seed: int, stats: Statistics
         tot = {k: float(w @ v) for k, v in c.items()}
         return (tot["inpatient_fund"] + tot["outpatient_fund"]) / FEN_PER_YI, tot
 
-    means = {y: _bisect(lambda x, y=y: pooled_spend(y, x)[0], v - account_spend[y], 0.0, 50_000.0, 30)
+    def pooled(y: int, mean: float) -> float:
+        return pooled_spend(y, mean)[0]
+
+    means = {y: _bisect(partial(pooled, y), v - account_spend[y], 0.0, 50_000.0, 30)
              for y, v in figures["employee_fund_expenditure"].items() if y != held_out}
     rows: list[dict[str, Any]] = []
     params: list[dict[str, Any]] = []
