@@ -420,7 +420,8 @@ def retiree_contribution(snap: Snapshot, pension_fen: npt.ArrayLike) -> IntArray
     rounded by ``contribution.amount_rounding`` (module docstring)."""
     pension = np.asarray(pension_fen, dtype=np.int64)
     if pension.size and int(pension.min()) < 0:
-        raise InputError("pension_fen", int(pension.min()), "养老金不能为负", "a pension must not be negative")
+        raise InputError("pension_fen", int(pension.min()), "养老金不能为负",
+                         "a pension must not be negative")
     rate: int = snap.get("contribution.retiree_rate")
     rounding: Rounding = snap.get("contribution.amount_rounding")
     if rate == 0:
