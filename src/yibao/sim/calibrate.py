@@ -91,6 +91,7 @@ class CalibratedYear:
     outpatient_how: str
     account_use: float
     utilisation: Utilisation
+    account_balance: float  # 亿元 at the year's end (the model's path from the 2019 balance)
 
 
 def sample_utilisation(m: dict[str, np.ndarray], year: int, a: Assumptions,
@@ -178,7 +179,7 @@ def _calibration(held_out: int | None, agents: int, seed: int, stats: Statistics
         spent, tot = pooled_spend(y, mean)
         u_y = _interpolate(use, y)[0]
         calibrated[y] = CalibratedYear(y, base[y][0], base[y][1], mean, how_mean, u_y,
-                                       sample_utilisation(samples[y], y, a, mean))
+                                       sample_utilisation(samples[y], y, a, mean), balance[y])
         w = samples[y]["weight"]
         params.append({"year": y, "base_ratio": base[y][0], "base_ratio_how": base[y][1],
                        "outpatient_mean_yuan": mean, "outpatient_how": how_mean, "account_use": u_y,

@@ -43,11 +43,12 @@ RELIEF_2020_EMPLOYER_MONTHS: Final = 3
 RETIRED_COST_RATIO: Final = (10258.35 / 10453.9) / (8108.22 / 27494.4)
 
 
-@lru_cache(maxsize=1)
-def lab_policy() -> Policy:
-    """The composite region (``lab_region.yaml``) on the shipped national baseline."""
+@lru_cache(maxsize=16)
+def lab_policy(reforms: tuple[str, ...] = ()) -> Policy:
+    """The composite region (``lab_region.yaml``) on the shipped national baseline, with reform
+    overlays by id (``params/reforms/``) or by the path of a user's reform file."""
     path = resources.files("yibao.sim").joinpath("lab_region.yaml")
-    return Registry([str(path)]).policy("lab_national")
+    return Registry([str(path)]).policy("lab_national", reforms)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -63,22 +64,23 @@ RESULT_COLUMNS: Final = ("employer", "individual", "retiree", "account_credit", 
                          "large_amount", "inpatient_in_scope", "personal")
 
 
-@dataclass(frozen=True)
 class YearRules:
-    """The rules of one policy in one year, compiled once for every block."""
+    """The rules of one policy in one year, compiled once for every block. The contribution
+    table is compiled on first use, so a region whose contribution rules are not all known can
+    still settle claims (the regional comparison)."""
 
-    year: int
-    snapshot: Snapshot
-    contribution: ContributionParams
-    settlement: SettlementTable
-    year_key: int
+    def __init__(self, year: int, snapshot: Snapshot, settlement: SettlementTable, key: int) -> None:
+        self.year, self.snapshot, self.settlement, self.year_key = year, snapshot, settlement, key
 
     @classmethod
     def build(cls, policy: Policy, year: int) -> YearRules:
         date = dt.date(year, 7, 1)
         snap = policy.at(date)
-        return cls(year, snap, ContributionParams.from_snapshot(snap), compile_settlement_table([snap]),
-                   year_key(policy, date))
+        return cls(year, snap, compile_settlement_table([snap]), year_key(policy, date))
+
+    @cached_property
+    def contribution(self) -> ContributionParams:
+        return ContributionParams.from_snapshot(self.snapshot)
 
 
 @dataclass(frozen=True)
