@@ -76,3 +76,41 @@ def calibrate_cmd(
             worst = float(part["error"].abs().max() or 0.0)  # type: ignore[arg-type]
             console.print(f"{role}: {part.height} figures, max |error| {worst:.3%}"
                           + (f" (tolerance {TOLERANCE:.0%})" if role == "fit" else ""))
+
+
+@app.command("run")
+@guard
+def run_cmd(
+    scenario: Annotated[str, typer.Argument(help="场景文件 / scenario file (YAML): scenarios/reforms.yaml")],
+    out: Annotated[str, typer.Option("--out", help="输出目录 / output directory")] = "lab-out",
+    fresh: Annotated[bool, typer.Option("--fresh", help="不续跑，重新开始 / start afresh")] = False,
+) -> None:
+    """运行场景：基线与改革、预测到 2050、HTML 报告与 Parquet 结果 / run a scenario: baseline and
+    reforms projected with ranges, an HTML report and Parquet results (resumable)."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from yibao.sim.report import render_report
+    from yibao.sim.scenario import load_scenario, run_scenario
+
+    spec = load_scenario(scenario)
+    target = Path(out)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("预测 / projecting (variant × draw)", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_scenario(spec, target, fresh=fresh, progress=step)
+    report = target / "report.html"
+    report.write_text(render_report(result), encoding="utf-8")
+    console = Console(highlight=False)
+    table = Table("variant / 方案", "runs out (central) / 耗尽年份", "first deficit / 当期赤字",
+                  title=spec.name_zh)
+    for r in result.exhaustion.filter(result.exhaustion["draw"] == 0).iter_rows(named=True):
+        table.add_row(r["variant"], str(r["exhaustion_year"] or f"> {spec.end_year}"),
+                      str(r["first_deficit_year"] or f"> {spec.end_year}"))
+    console.print(table)
+    console.print(f"报告 / report: {report}\nParquet: {target}/*.parquet")

@@ -1,0 +1,306 @@
+"""A lab scenario: reforms compared with the baseline over drawn assumptions (``yibao lab run``).
+
+A scenario file (YAML; examples in ``scenarios/``)::
+
+    name_zh: 淡化个人账户
+    name_en: Phase out individual accounts
+    seed: 1
+    agents: 20000        # sample records
+    draws: 20            # assumption draws (draw 0 = central values)
+    end_year: 2050
+    compare_year: 2025   # the year of the distributional comparison
+    assumptions: {excess_cost_growth: 0.02}   # overrides of assumptions.yaml
+    variants:
+      - {id: account_phase_out, reforms: [account_phase_out]}
+      - {id: my_reform, reforms: [path/to/my_reform.yaml]}
+
+The baseline, and ``no_retirement_rise`` (the statutory ages before the 2024 decision, which the
+published projections assumed), are always run. Each (variant, draw) path is written to
+``OUT/parts/`` as it finishes, so an interrupted run resumes where it stopped; ``run.json`` holds
+the scenario's fingerprint and a changed scenario starts afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from yibao.errors import InputError
+from yibao.policy.registry import default_registry
+from yibao.sim.assumptions import Assumptions, lab_assumptions
+from yibao.sim.calibrate import calibrated_years, fund_calibration
+from yibao.sim.funds import lab_policy, sample_columns
+from yibao.sim.metrics import distribution, group_table, person_frame, winners_losers
+from yibao.sim.population import build_population
+from yibao.sim.projection import START_YEAR, ProjectionStart, assumption_draws, exhaustion_year, project
+from yibao.sim.regional import regional_comparison
+
+__all__ = [
+    "BASELINE",
+    "NO_RETIREMENT_RISE",
+    "Scenario",
+    "ScenarioResult",
+    "Variant",
+    "load_scenario",
+    "run_scenario",
+]
+
+BASELINE = "baseline"
+NO_RETIREMENT_RISE = "no_retirement_rise"
+
+
+class Variant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    reforms: list[str] = []
+    retirement_reform: bool = True
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name_zh: str = "基线"
+    name_en: str = "Baseline"
+    seed: int = 1
+    agents: int = Field(default=20_000, ge=1_000, le=5_000_000)
+    draws: int = Field(default=20, ge=1, le=500)
+    end_year: int = Field(default=2050, ge=START_YEAR + 1, le=2100)
+    compare_year: int = Field(default=2025, ge=START_YEAR, le=2100)
+    assumptions: dict[str, Any] = {}
+    variants: list[Variant] = []
+
+    @field_validator("variants")
+    @classmethod
+    def _unique(cls, v: list[Variant]) -> list[Variant]:
+        ids = [x.id for x in v]
+        if len(set(ids)) != len(ids) or {BASELINE, NO_RETIREMENT_RISE} & set(ids):
+            raise ValueError(f"variant ids must be unique and not {BASELINE} or {NO_RETIREMENT_RISE}")
+        return v
+
+    def all_variants(self) -> list[Variant]:
+        return [Variant(id=BASELINE), Variant(id=NO_RETIREMENT_RISE, retirement_reform=False), *self.variants]
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file; every problem is a bilingual error naming the field."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("SCENARIO", str(p), "场景文件不存在", "no such scenario file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputError("SCENARIO", str(p), "不是有效的 YAML", f"not valid YAML: {e}") from None
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(x) for x in err["loc"]) or "scenario"
+        raise InputError(field, err.get("input"), "场景字段无效", err["msg"]) from None
+    if scenario.compare_year > scenario.end_year:
+        raise InputError(
+            "compare_year",
+            scenario.compare_year,
+            f"不能晚于 end_year（{scenario.end_year}）",
+            f"must not be after end_year ({scenario.end_year})",
+        )
+    lab_assumptions().with_overrides(scenario.assumptions)  # unknown names and bad values fail here
+    known = [f.reform.id for f in default_registry().reforms() if f.reform is not None]
+    for i, v in enumerate(scenario.variants):
+        for name in v.reforms:
+            if name not in known and not Path(name).is_file():
+                raise InputError(
+                    f"variants[{i}].reforms",
+                    name,
+                    f"未知改革；可用：{', '.join(known)} 或改革文件路径",
+                    f"unknown reform; known: {', '.join(known)}, or the path of a reform file",
+                )
+        lab_policy(tuple(v.reforms))  # a broken reform file fails here, naming the file
+    return scenario
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Everything the report shows, as frames (also written as Parquet)."""
+
+    scenario: Scenario
+    paths: pl.DataFrame  # every (variant, draw, year)
+    exhaustion: pl.DataFrame  # per variant and draw: exhaustion and first deficit year
+    calibration: pl.DataFrame
+    groups: pl.DataFrame  # per variant, grouping and group: means a person
+    distribution: pl.DataFrame  # per variant: Gini, CIs, Kakwani
+    winners: pl.DataFrame  # per reform variant, grouping and group: gain / lose shares
+    first_year: pl.DataFrame  # per variant: the compare year's totals and their change from the baseline
+    regional: pl.DataFrame
+    assumptions: pl.DataFrame
+    draws: pl.DataFrame
+
+
+def _first_deficit(path: pl.DataFrame) -> int | None:
+    d = path.filter(pl.col("pooled_spending") > pl.col("pooled_income"))
+    return None if d.is_empty() else int(d["year"].min())  # type: ignore[arg-type]
+
+
+def run_scenario(
+    scenario: Scenario, out: Path, fresh: bool = False, progress: Callable[[int, int], None] | None = None
+) -> ScenarioResult:
+    """Run (or resume) every variant over every draw; write Parquet results to ``out``."""
+    a: Assumptions = lab_assumptions().with_overrides(scenario.assumptions)
+    parts = out / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    state = out / "run.json"
+    fp = scenario.fingerprint()
+    if fresh or not state.exists() or json.loads(state.read_text()).get("fingerprint") != fp:
+        for f in parts.glob("*.parquet"):
+            f.unlink()
+        state.write_text(json.dumps({"fingerprint": fp}))
+    calibration, _ = fund_calibration(agents=scenario.agents, seed=scenario.seed, assumptions=a)
+    cal = calibrated_years(agents=scenario.agents, seed=scenario.seed, assumptions=a)
+    start = ProjectionStart(
+        sample_columns(build_population(START_YEAR, scenario.agents, scenario.seed)),
+        cal[START_YEAR],
+        cal[START_YEAR - 1].account_balance,
+        float(a["pooled_balance_2023"]),
+    )
+    draws = assumption_draws(a, scenario.draws, scenario.seed)
+    variants = scenario.all_variants()
+    total, done = len(variants) * len(draws), 0
+    kept: dict[str, Any] = {}
+    paths = []
+    for v in variants:
+        policy = lab_policy(tuple(v.reforms))
+        for d in draws:
+            f = parts / f"{v.id}__{d.index:04d}.parquet"
+            if f.exists() and d.index != 0:
+                paths.append(pl.read_parquet(f))
+            else:
+                path, k = project(
+                    start,
+                    d,
+                    a,
+                    policy,
+                    scenario.end_year,
+                    v.retirement_reform,
+                    scenario.seed,
+                    keep_year=scenario.compare_year if d.index == 0 else None,
+                )
+                path = path.with_columns(pl.lit(v.id).alias("variant"))
+                path.write_parquet(f)
+                paths.append(path)
+                if k is not None:
+                    kept[v.id] = k
+            done += 1
+            if progress:
+                progress(done, total)
+    all_paths = pl.concat(paths)
+    central = all_paths.filter(pl.col("draw") == 0)
+    people = {
+        vid: person_frame(
+            k,
+            float(
+                central.filter((pl.col("variant") == vid) & (pl.col("year") == scenario.compare_year))[
+                    "wage_index"
+                ][0]
+            ),
+        )
+        for vid, k in kept.items()
+    }
+    result = _summarise(scenario, a, all_paths, calibration, people, start, cal)
+    _write(result, out)
+    return result
+
+
+def _summarise(
+    scenario: Scenario,
+    a: Assumptions,
+    paths: pl.DataFrame,
+    calibration: pl.DataFrame,
+    people: dict[str, pl.DataFrame],
+    start: ProjectionStart,
+    cal: Any,
+) -> ScenarioResult:
+    rows = []
+    for (vid, draw), path in paths.group_by(["variant", "draw"], maintain_order=True):
+        rows.append(
+            {
+                "variant": vid,
+                "draw": draw,
+                "exhaustion_year": exhaustion_year(path),
+                "first_deficit_year": _first_deficit(path),
+            }
+        )
+    exhaustion = pl.DataFrame(
+        rows,
+        schema={
+            "variant": pl.String,
+            "draw": pl.Int64,
+            "exhaustion_year": pl.Int64,
+            "first_deficit_year": pl.Int64,
+        },
+    )
+    groups, dist, winners = [], [], []
+    base = people[BASELINE]
+    for vid, p in people.items():
+        for by in ("age_band", "decile", "status_name"):
+            g = group_table(p, by).rename({by: "group"}).with_columns(pl.col("group").cast(pl.String))
+            groups.append(g.with_columns(pl.lit(vid).alias("variant"), pl.lit(by).alias("grouping")))
+            if vid != BASELINE:
+                wl = (
+                    winners_losers(base, p, by)
+                    .rename({by: "group"})
+                    .with_columns(pl.col("group").cast(pl.String))
+                )
+                winners.append(wl.with_columns(pl.lit(vid).alias("variant"), pl.lit(by).alias("grouping")))
+        dist.append({"variant": vid} | distribution(p))
+    y = scenario.compare_year
+    first = paths.filter((pl.col("draw") == 0) & (pl.col("year") == y)).select(
+        "variant", "contributions", "account_credits", "pooled_income", "pooled_spending", "account_spending"
+    )
+    b = first.filter(pl.col("variant") == BASELINE).row(0, named=True)
+    first = first.with_columns(
+        *(
+            (pl.col(c) - b[c]).alias(f"change_{c}")
+            for c in ("contributions", "account_credits", "pooled_income", "pooled_spending")
+        )
+    )
+    regional = regional_comparison(start.sample, START_YEAR, cal[START_YEAR].utilisation, scenario.seed)
+    draws = pl.DataFrame([d.as_dict() for d in assumption_draws(a, scenario.draws, scenario.seed)])
+    return ScenarioResult(
+        scenario,
+        paths,
+        exhaustion,
+        calibration,
+        pl.concat(groups, how="diagonal"),
+        pl.DataFrame(dist),
+        pl.concat(winners, how="diagonal") if winners else pl.DataFrame(),
+        first,
+        regional,
+        a.table(),
+        draws,
+    )
+
+
+def _write(r: ScenarioResult, out: Path) -> None:
+    for name in (
+        "paths",
+        "exhaustion",
+        "calibration",
+        "groups",
+        "distribution",
+        "winners",
+        "first_year",
+        "regional",
+        "assumptions",
+        "draws",
+    ):
+        frame: pl.DataFrame = getattr(r, name)
+        frame.write_parquet(out / f"{name}.parquet")
