@@ -1,0 +1,187 @@
+"""The policy lab's claims, projection, reforms, metrics and report (issue 7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from yibao.cli.lab import app
+from yibao.errors import InputError
+from yibao.rules.retirement_age import statutory_retirement_month
+from yibao.sim.assumptions import lab_assumptions
+from yibao.sim.calibrate import calibrated_years
+from yibao.sim.demography import death_rate, gompertz_slope
+from yibao.sim.funds import lab_policy, sample_columns
+from yibao.sim.metrics import concentration_index
+from yibao.sim.population import BLOCK_SIZE, build_population, population_block, population_plan
+from yibao.sim.projection import ProjectionStart, assumption_draws, exhaustion_year, project
+from yibao.sim.year import YearRules, YearSettings, person_year
+
+
+def _month(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def _retire_age(born: tuple[int, int], original: int, reform: bool = True) -> tuple[int, int]:
+    months = int(statutory_retirement_month([_month(*born)], [original], reform)[0]) - _month(*born)
+    return months // 12, months % 12
+
+
+@pytest.mark.parametrize(("born", "original", "age"), [
+    ((1964, 12), 60, (60, 0)),   # reached 60 before 2025: not affected
+    ((1965, 1), 60, (60, 1)),    # the decision's table: Jan–Apr 1965 → 60 years 1 month
+    ((1965, 5), 60, (60, 2)),    # May–Aug 1965 → 60 years 2 months
+    ((1976, 8), 60, (62, 11)),
+    ((1976, 9), 60, (63, 0)),    # from September 1976: 63
+    ((1975, 1), 50, (50, 1)),    # women (50): one month every two months
+    ((1984, 11), 50, (55, 0)),   # from November 1984: 55
+    ((1970, 1), 55, (55, 1)),    # women (55): one month every four months
+    ((1981, 12), 55, (58, 0)),
+])
+def test_statutory_retirement_age_follows_the_2024_decision(born: tuple[int, int], original: int,
+                                                            age: tuple[int, int]) -> None:
+    """全国人大常委会关于实施渐进式延迟法定退休年龄的决定 (2024-09-13), art. 1 and its tables."""
+    assert _retire_age(born, original) == age
+    assert _retire_age(born, original, reform=False) == (original, 0)
+
+
+def test_retirement_age_rejects_an_unknown_original_age() -> None:
+    with pytest.raises(InputError) as e:
+        statutory_retirement_month([_month(1970, 1)], [65])
+    assert "original_age" in str(e.value) and "50, 55 or 60" in str(e.value)
+
+
+def test_mortality_reproduces_the_table_life_expectancy() -> None:
+    """CL1/CL2 (2000–2003): life expectancy at birth 76.7 (men), 80.9 (women); women's mortality
+    below men's at every adult age; it rises with age and falls with improvement."""
+    a = lab_assumptions()
+    for sex, e0 in (("male", 76.7), ("female", 80.9)):
+        b = gompertz_slope(a["mortality_q19"][sex], e0)
+        q = np.minimum(1, a["mortality_q19"][sex] * np.exp(b * np.maximum(np.arange(120) - 19, 0)))
+        assert np.cumprod(1 - q).sum() + 0.5 == pytest.approx(e0, abs=0.01)
+    ages = np.arange(20, 100)
+    men, women = death_rate(ages, np.ones(80, bool), 2024, a), death_rate(ages, np.zeros(80, bool), 2024, a)
+    assert (women < men).all() and (np.diff(men) > 0).all()
+    assert (death_rate(ages, np.ones(80, bool), 2030, a) < men).all()
+
+
+def test_population_blocks_do_not_depend_on_how_they_are_built() -> None:
+    plan = population_plan(2024, 3 * BLOCK_SIZE // 2, seed=4)
+    whole = build_population(2024, 3 * BLOCK_SIZE // 2, 4)
+    second = population_block(plan, 1)
+    tail = whole.slice(BLOCK_SIZE)
+    for col in ("status", "age", "wage_fen", "pension_fen"):
+        assert (tail[col].to_numpy() == second[col]).all()
+
+
+@pytest.fixture(scope="module")
+def start() -> ProjectionStart:
+    a = lab_assumptions()
+    cal = calibrated_years(agents=4_000, seed=2)
+    return ProjectionStart(sample_columns(build_population(2024, 4_000, 2)), cal[2024], cal[2023].account_balance,
+                           float(a["pooled_balance_2023"]))
+
+
+def test_abolishing_accounts_moves_every_fen_of_credit_to_the_pooled_fund(start: ProjectionStart) -> None:
+    """Issue 7: what leaves the accounts enters the pooled fund, to the fen, in the first year
+    (reforms/account_phase_out.yaml from 2025-01-01). On the records: contributions and claims are
+    unchanged, credits fall to zero, and pooled income (contributions − credits) rises by exactly
+    the credits that stopped."""
+    m, c = start.sample, start.calibrated
+    settings_ = YearSettings(c.base_ratio, c.utilisation)
+    base = person_year(m, YearRules.build(lab_policy(), 2025), settings_, 1, 0)
+    reform = person_year(m, YearRules.build(lab_policy(("account_phase_out",)), 2025), settings_, 1, 0)
+
+    def pooled(r: dict[str, np.ndarray]) -> np.ndarray:
+        return r["employer"] + r["individual"] + r["retiree"] - r["account_credit"]
+
+    credits = int(base["account_credit"].sum())
+    assert credits > 0 and int(reform["account_credit"].sum()) == 0
+    assert int(pooled(reform).sum()) - int(pooled(base).sum()) == credits
+    for k in ("employer", "individual", "retiree", "inpatient_fund", "outpatient_fund", "personal"):
+        assert (base[k] == reform[k]).all(), k
+
+
+def test_projection_paths(start: ProjectionStart) -> None:
+    a = lab_assumptions()
+    central = assumption_draws(a, 1, 1)[0]
+    base, _ = project(start, central, a, lab_policy(), end_year=2040)
+    again, _ = project(start, central, a, lab_policy(), end_year=2040)
+    assert base.equals(again)  # same seed, same path
+    old_ages, _ = project(start, central, a, lab_policy(), end_year=2040, retirement_reform=False)
+    # without the 2025 rise more people retire: more retirees, less income, and the fund runs down sooner
+    assert (old_ages["retired"] >= base["retired"]).all() and old_ages["retired"][-1] > base["retired"][-1]
+    assert old_ages["pooled_balance"][-1] < base["pooled_balance"][-1]
+    # the pooled balance carries year to year: B_y = B_{y-1} + income − spending
+    b = base.with_columns((pl.col("pooled_balance").shift(1) + pl.col("pooled_income")
+                           - pl.col("pooled_spending")).alias("carried"))
+    assert np.allclose(b["carried"][1:].to_numpy(), b["pooled_balance"][1:].to_numpy())
+    # in-service membership follows the assumed growth (0% central)
+    assert base["in_service"].to_numpy() == pytest.approx(base["in_service"][0], rel=1e-9)
+    stopped, _ = project(start, central, a, lab_policy(("account_phase_out",)), end_year=2040)
+    assert (stopped["pooled_balance"][1:] > base["pooled_balance"][1:]).all()
+    assert exhaustion_year(pl.DataFrame({"year": [2030, 2031, 2032], "pooled_balance": [5.0, -1.0, -3.0]})) == 2031
+
+
+def test_draws_stay_in_their_ranges() -> None:
+    a = lab_assumptions()
+    draws = assumption_draws(a, 50, 3)
+    assert draws[0].wage_growth == a["wage_growth"]
+    for d in draws:
+        for k in ("wage_growth", "excess_cost_growth", "in_service_growth", "mortality_improvement"):
+            lo, hi = a.parameters[k].range  # type: ignore[misc]
+            assert lo <= getattr(d, k) <= hi
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(1, 1e6), min_size=2, max_size=40), st.floats(0.5, 100))
+def test_concentration_index_properties(income: list[float], scale: float) -> None:
+    inc = np.asarray(income)
+    w = np.ones(inc.size)
+    gini = concentration_index(inc, inc, w)
+    assert 0 <= gini < 1
+    assert concentration_index(inc * scale, inc, w) == pytest.approx(gini, abs=1e-9)  # scale-free
+    assert concentration_index(np.full(inc.size, 7.0), inc, w) == pytest.approx(0, abs=1e-12)  # equal shares
+
+
+def test_concentration_index_of_a_known_distribution() -> None:
+    # everything to the richest of 4 (ranks 1/8, 3/8, 5/8, 7/8): CI = 2 cov(x, r) / mean = 0.75
+    assert concentration_index([0, 0, 0, 4], [1, 2, 3, 4], [1, 1, 1, 1]) == pytest.approx(0.75)
+    assert concentration_index([4, 0, 0, 0], [1, 2, 3, 4], [1, 1, 1, 1]) == pytest.approx(-0.75)
+
+
+def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name_zh: 测试\nname_en: Test\nagents: 2000\ndraws: 3\nend_year: 2035\n"
+                        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    report = (out / "report.html").read_text(encoding="utf-8")
+    # self-contained: plotly.js inline, nothing fetched (no <script src>, no stylesheet link)
+    assert "Plotly" in report and "<script src" not in report and "<link" not in report
+    for text in ("校准", "Calibration", "曾益", "account_phase_out", "Kakwani", "北京市 / Beijing"):
+        assert text in report
+    paths = pl.read_parquet(out / "paths.parquet")
+    assert set(paths["variant"]) == {"baseline", "no_retirement_rise", "account_phase_out"}
+    assert paths["draw"].n_unique() == 3 and paths["year"].max() == 2035
+    first_year = pl.read_parquet(out / "first_year.parquet").filter(pl.col("variant") == "account_phase_out")
+    assert first_year["change_pooled_income"][0] == pytest.approx(-first_year["change_account_credits"][0])
+    part = out / "parts" / "baseline__0002.parquet"
+    stamp = part.stat().st_mtime_ns
+    again = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert again.exit_code == 0 and part.stat().st_mtime_ns == stamp  # resumed: not recomputed
+    assert json.loads((out / "run.json").read_text())["fingerprint"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("assumptions: {wage_growth: 0.5}\n", encoding="utf-8")
+    refused = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "o2")])
+    assert refused.exit_code == 2 and "wage_growth" in refused.output and "0.03–0.07" in refused.output
+    assert "Traceback" not in refused.output and not (tmp_path / "o2").exists()
