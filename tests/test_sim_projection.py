@@ -34,19 +34,23 @@ def _retire_age(born: tuple[int, int], original: int, reform: bool = True) -> tu
     return months // 12, months % 12
 
 
-@pytest.mark.parametrize(("born", "original", "age"), [
-    ((1964, 12), 60, (60, 0)),   # reached 60 before 2025: not affected
-    ((1965, 1), 60, (60, 1)),    # the decision's table: Jan–Apr 1965 → 60 years 1 month
-    ((1965, 5), 60, (60, 2)),    # May–Aug 1965 → 60 years 2 months
-    ((1976, 8), 60, (62, 11)),
-    ((1976, 9), 60, (63, 0)),    # from September 1976: 63
-    ((1975, 1), 50, (50, 1)),    # women (50): one month every two months
-    ((1984, 11), 50, (55, 0)),   # from November 1984: 55
-    ((1970, 1), 55, (55, 1)),    # women (55): one month every four months
-    ((1981, 12), 55, (58, 0)),
-])
-def test_statutory_retirement_age_follows_the_2024_decision(born: tuple[int, int], original: int,
-                                                            age: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("born", "original", "age"),
+    [
+        ((1964, 12), 60, (60, 0)),  # reached 60 before 2025: not affected
+        ((1965, 1), 60, (60, 1)),  # the decision's table: Jan–Apr 1965 → 60 years 1 month
+        ((1965, 5), 60, (60, 2)),  # May–Aug 1965 → 60 years 2 months
+        ((1976, 8), 60, (62, 11)),
+        ((1976, 9), 60, (63, 0)),  # from September 1976: 63
+        ((1975, 1), 50, (50, 1)),  # women (50): one month every two months
+        ((1984, 11), 50, (55, 0)),  # from November 1984: 55
+        ((1970, 1), 55, (55, 1)),  # women (55): one month every four months
+        ((1981, 12), 55, (58, 0)),
+    ],
+)
+def test_statutory_retirement_age_follows_the_2024_decision(
+    born: tuple[int, int], original: int, age: tuple[int, int]
+) -> None:
     """全国人大常委会关于实施渐进式延迟法定退休年龄的决定 (2024-09-13), art. 1 and its tables."""
     assert _retire_age(born, original) == age
     assert _retire_age(born, original, reform=False) == (original, 0)
@@ -85,8 +89,12 @@ def test_population_blocks_do_not_depend_on_how_they_are_built() -> None:
 def start() -> ProjectionStart:
     a = lab_assumptions()
     cal = calibrated_years(agents=4_000, seed=2)
-    return ProjectionStart(sample_columns(build_population(2024, 4_000, 2)), cal[2024], cal[2023].account_balance,
-                           float(a["pooled_balance_2023"]))
+    return ProjectionStart(
+        sample_columns(build_population(2024, 4_000, 2)),
+        cal[2024],
+        cal[2023].account_balance,
+        float(a["pooled_balance_2023"]),
+    )
 
 
 def test_abolishing_accounts_moves_every_fen_of_credit_to_the_pooled_fund(start: ProjectionStart) -> None:
@@ -120,14 +128,20 @@ def test_projection_paths(start: ProjectionStart) -> None:
     assert (old_ages["retired"] >= base["retired"]).all() and old_ages["retired"][-1] > base["retired"][-1]
     assert old_ages["pooled_balance"][-1] < base["pooled_balance"][-1]
     # the pooled balance carries year to year: B_y = B_{y-1} + income − spending
-    b = base.with_columns((pl.col("pooled_balance").shift(1) + pl.col("pooled_income")
-                           - pl.col("pooled_spending")).alias("carried"))
+    b = base.with_columns(
+        (pl.col("pooled_balance").shift(1) + pl.col("pooled_income") - pl.col("pooled_spending")).alias(
+            "carried"
+        )
+    )
     assert np.allclose(b["carried"][1:].to_numpy(), b["pooled_balance"][1:].to_numpy())
     # in-service membership follows the assumed growth (0% central)
     assert base["in_service"].to_numpy() == pytest.approx(base["in_service"][0], rel=1e-9)
     stopped, _ = project(start, central, a, lab_policy(("account_phase_out",)), end_year=2040)
     assert (stopped["pooled_balance"][1:] > base["pooled_balance"][1:]).all()
-    assert exhaustion_year(pl.DataFrame({"year": [2030, 2031, 2032], "pooled_balance": [5.0, -1.0, -3.0]})) == 2031
+    assert (
+        exhaustion_year(pl.DataFrame({"year": [2030, 2031, 2032], "pooled_balance": [5.0, -1.0, -3.0]}))
+        == 2031
+    )
 
 
 def test_draws_stay_in_their_ranges() -> None:
@@ -159,8 +173,11 @@ def test_concentration_index_of_a_known_distribution() -> None:
 
 def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("name_zh: 测试\nname_en: Test\nagents: 2000\ndraws: 3\nend_year: 2035\n"
-                        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n", encoding="utf-8")
+    scenario.write_text(
+        "name_zh: 测试\nname_en: Test\nagents: 2000\ndraws: 3\nend_year: 2035\n"
+        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     runner = CliRunner()
     first = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
