@@ -24,6 +24,7 @@ from yibao.errors import InputError
 from yibao.money import Rounding
 from yibao.policy.resolve import Snapshot
 from yibao.policy.values import Band
+from yibao.rules.contribution import ContributionParams
 
 __all__ = [
     "BENCH_CLASSES",
@@ -76,9 +77,11 @@ EMPLOYER_COMPONENTS: tuple[str, ...] = ("basic", "maternity", "large_amount", "l
 
 
 def _contribution(s: Snapshot) -> ContributionRules:
+    # the base limits as yibao resolves them: given, or derived from the average wage (60%/300%)
+    limits = ContributionParams.from_snapshot(s).limits
     return ContributionRules(
-        base_floor_fen=int(s.get("contribution.base_floor")),
-        base_cap_fen=int(s.get("contribution.base_cap")),
+        base_floor_fen=limits["floor"].fen,
+        base_cap_fen=limits["cap"].fen,
         base_rounding=s.get("contribution.base_rounding"),
         amount_rounding=s.get("contribution.amount_rounding"),
         employer_rates_bp={c: int(s.get(f"contribution.employer_rate.{c}")) for c in EMPLOYER_COMPONENTS},

@@ -117,6 +117,16 @@ def _match_command() -> None:
 _match_command()
 
 
+def _lab_command() -> None:
+    from yibao.cli.admin_common import guard
+    from yibao.cli.bench_lab import lab
+
+    app.command("lab")(guard(lab))
+
+
+_lab_command()
+
+
 @app.command("rules")
 def rules(
     quick: QuickOpt = False,
