@@ -4,6 +4,7 @@ statistics (statistics.yaml, copied with sources from policy_sources.yaml), one 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -107,3 +108,33 @@ def test_cli_lab_calibrate_and_statistics() -> None:
     assert {r["year"]: r["value"] for r in income}[2021] == 19003.10  # 2021 bulletin, 亿元
     bad = runner.invoke(app, ["calibrate", "--agents", "5"])
     assert bad.exit_code == 2 and "--agents" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_real_extract_loads_as_the_population(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from yibao.errors import InputError
+    from yibao.sim.extract import load_extract
+    from yibao.sim.population import COLUMNS
+
+    good = pl.DataFrame({"status": ["unit_in_service", "unit_retired", "flexible_in_service"],
+                         "sex": ["male", "female", "female"],
+                         "birth_date": [dt.date(1980, 5, 1), dt.date(1950, 1, 31), dt.date(1999, 12, 1)],
+                         "original_age": [60, 50, 55], "wage_yuan": [96000.0, 0.0, 60000.0],
+                         "pension_yuan": [0.0, 36000.0, 0.0]})
+    path = tmp_path / "extract.parquet"
+    good.write_parquet(path)
+    m = load_extract(path, 2024)
+    assert m.columns == list(COLUMNS)
+    assert m["status"].to_list() == [0, 2, 1] and m["age"].to_list() == [44, 74, 25]
+    assert m["wage_fen"][0] == 9_600_000 and m["pension_fen"][1] == 3_600_000 and m["weight"].to_list() == [1.0] * 3
+    for column, value, accepted in (("status", "retired", "unit_in_service"), ("original_age", 65, "50, 55 or 60"),
+                                    ("wage_yuan", -1.0, "non-negative")):
+        bad = good.with_columns(pl.Series(column, [good[column][0], value, good[column][2]]))
+        bad.write_parquet(path)
+        with pytest.raises(InputError) as e:
+            load_extract(path, 2024)
+        assert f"{column}[1]" in str(e.value) and accepted in str(e.value)
+    good.drop("wage_yuan").write_parquet(path)
+    with pytest.raises(InputError, match="wage_yuan"):
+        load_extract(path, 2024)

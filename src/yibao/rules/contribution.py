@@ -131,7 +131,9 @@ class ContributionParams:
             try:
                 used[t] = build()
             except (UnknownParameterError, NoRuleError) as exc:
-                missing[t] = exc
+                # kept without its traceback: the traceback holds the caller's frames, and with
+                # them every array a caller had in hand (the policy lab's whole year, per year)
+                missing[t] = exc.with_traceback(None)
         return cls(snap, table, np.asarray(options, dtype=np.int64), base_r, amount_r, missing, used,
                    limits)
 

@@ -187,13 +187,10 @@ def project(start: ProjectionStart, draw: Draw, a: Assumptions, policy: Policy, 
         cost_index = (1 + draw.excess_cost_growth) ** (year - START_YEAR)
         res = _year_results(m, rules(year), c, cost_index, seed)
         w = m["weight"]
-
-        def total(*cols: str, w: np.ndarray = w, res: dict[str, np.ndarray] = res) -> float:
-            return float(sum(float(w @ res[k]) for k in cols)) / FEN_PER_YI
-
-        contributions = total("employer", "individual", "retiree") * wage_index
-        credits = total("account_credit") * wage_index
-        spending = total("inpatient_fund", "outpatient_fund") * wage_index
+        t = {k: float(w @ v) / FEN_PER_YI for k, v in res.items()}
+        contributions = (t["employer"] + t["individual"] + t["retiree"]) * wage_index
+        credits = t["account_credit"] * wage_index
+        spending = (t["inpatient_fund"] + t["outpatient_fund"]) * wage_index
         available = account + credits
         account_spending = available * c.account_use
         account = available - account_spending
