@@ -36,8 +36,9 @@ def test_chunks_and_workers_do_not_change_the_result(job: NationalJob) -> None:
         assert other.total("employer") == reference.total("employer")
 
 
-def test_an_interrupted_run_resumes_from_its_checkpoint(job: NationalJob, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_run_resumes_from_its_checkpoint(
+    job: NationalJob, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     checkpoint = tmp_path / "national.jsonl"
 
     def stop_after_two(done: int, total: int) -> None:
@@ -69,3 +70,23 @@ def test_spark_local_mode_gives_the_same_sums(job: NationalJob) -> None:
     finally:
         spark.stop()
     assert np.array_equal(on_spark.sums, national_year(job, workers=1).sums)
+
+
+def test_bench_lab_quick_reports_the_three_measures() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibao.cli.bench import app
+
+    result = CliRunner().invoke(app, ["lab", "--quick", "--json"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.stdout)
+    assert r["records"] == 300_001 and r["peak_rss_bytes"] > 0 and r["seconds"] > 0
+    assert r["projection_records"] >= 1_000
+    assert r["projection_exhaustion_year"] is None or r["projection_exhaustion_year"] > 2024
+    # the same work on both sides: the peer's rows are the sample's in-service members and admissions
+    assert r["peer_rows"]["contributions"] > 0 and r["peer_rows"]["first_admissions"] > 0
+    assert r["ratio_vs_openfisca"] > 0
+    bad = CliRunner().invoke(app, ["lab", "--workers", "0"])
+    assert bad.exit_code == 2 and "--workers" in bad.output

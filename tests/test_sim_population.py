@@ -36,8 +36,12 @@ def test_2021_bulletin_counts_are_reproduced() -> None:
     """2021年全国医疗保障事业发展统计公报: 35431万 members, 26106万 in service, 9324万 retired
     (ratio 2.80), 4853万 flexible workers and others."""
     c = insured_counts(2021)
-    assert (c.total, c.in_service + 0, c.retired, c.flexible) == (354_310_000, 261_070_000, 93_240_000,
-                                                                   48_530_000)
+    assert (c.total, c.in_service + 0, c.retired, c.flexible) == (
+        354_310_000,
+        261_070_000,
+        93_240_000,
+        48_530_000,
+    )
     assert round(c.in_service / c.retired, 2) == 2.80
     assert c.how == {"retired_share": "published", "flexible_share": "published"}
 
@@ -63,8 +67,11 @@ def test_held_out_year_hides_only_its_own_splits() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(min_value=4, max_value=5_000), st.integers(min_value=0, max_value=10**6),
-       st.sampled_from([2018, 2019, 2020, 2021, 2022, 2023, 2024]))
+@given(
+    st.integers(min_value=4, max_value=5_000),
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from([2018, 2019, 2020, 2021, 2022, 2023, 2024]),
+)
 def test_weights_add_up_to_the_counts_whatever_the_sample(agents: int, seed: int, year: int) -> None:
     sample = build_population(year, agents, seed)
     counts = insured_counts(year)
@@ -99,8 +106,12 @@ def test_cli_lab_calibrate_and_statistics() -> None:
     got = json.loads(runner.invoke(app, args).stdout)
     held = {r["figure"]: r["how"] for r in got["figures"] if r["role"] == "held out"}
     between = "interpolated 2019–2021"
-    assert held == {"employee_in_service": between, "employee_retired": between,
-                    "flexible_and_other_enrollees": between, "employee_account_balance": "rules"}
+    assert held == {
+        "employee_in_service": between,
+        "employee_retired": between,
+        "flexible_and_other_enrollees": between,
+        "employee_account_balance": "rules",
+    }
     assert [p["year"] for p in got["parameters"]] == list(range(2018, 2025))
     stats = runner.invoke(app, ["statistics", "--json"])
     assert stats.exit_code == 0
@@ -117,19 +128,31 @@ def test_a_real_extract_loads_as_the_population(tmp_path: Path) -> None:
     from yibao.sim.extract import load_extract
     from yibao.sim.population import COLUMNS
 
-    good = pl.DataFrame({"status": ["unit_in_service", "unit_retired", "flexible_in_service"],
-                         "sex": ["male", "female", "female"],
-                         "birth_date": [dt.date(1980, 5, 1), dt.date(1950, 1, 31), dt.date(1999, 12, 1)],
-                         "original_age": [60, 50, 55], "wage_yuan": [96000.0, 0.0, 60000.0],
-                         "pension_yuan": [0.0, 36000.0, 0.0]})
+    good = pl.DataFrame(
+        {
+            "status": ["unit_in_service", "unit_retired", "flexible_in_service"],
+            "sex": ["male", "female", "female"],
+            "birth_date": [dt.date(1980, 5, 1), dt.date(1950, 1, 31), dt.date(1999, 12, 1)],
+            "original_age": [60, 50, 55],
+            "wage_yuan": [96000.0, 0.0, 60000.0],
+            "pension_yuan": [0.0, 36000.0, 0.0],
+        }
+    )
     path = tmp_path / "extract.parquet"
     good.write_parquet(path)
     m = load_extract(path, 2024)
     assert m.columns == list(COLUMNS)
     assert m["status"].to_list() == [0, 2, 1] and m["age"].to_list() == [44, 74, 25]
-    assert m["wage_fen"][0] == 9_600_000 and m["pension_fen"][1] == 3_600_000 and m["weight"].to_list() == [1.0] * 3
-    for column, value, accepted in (("status", "retired", "unit_in_service"), ("original_age", 65, "50, 55 or 60"),
-                                    ("wage_yuan", -1.0, "non-negative")):
+    assert (
+        m["wage_fen"][0] == 9_600_000
+        and m["pension_fen"][1] == 3_600_000
+        and m["weight"].to_list() == [1.0] * 3
+    )
+    for column, value, accepted in (
+        ("status", "retired", "unit_in_service"),
+        ("original_age", 65, "50, 55 or 60"),
+        ("wage_yuan", -1.0, "non-negative"),
+    ):
         bad = good.with_columns(pl.Series(column, [good[column][0], value, good[column][2]]))
         bad.write_parquet(path)
         with pytest.raises(InputError) as e:

@@ -120,9 +120,9 @@ def run_cmd(
 @guard
 def national_cmd(
     year: Annotated[int, typer.Option("--year", help="年份 / year")] = 2021,
-    agents: Annotated[int, typer.Option("--agents", help="样本人数；0 = 全部参保人 / sample records; 0 = everyone")] = 0,
+    agents: Annotated[int, typer.Option("--agents", help="样本数，0 = 全部 / sample records, 0 = all")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="进程数 / worker processes")] = 2,
-    chunk_blocks: Annotated[int, typer.Option("--chunk-blocks", help="每块 65536 人的块数 / blocks per chunk")] = 16,
+    chunk_blocks: Annotated[int, typer.Option("--chunk-blocks", help="每块的区块数 / blocks per chunk")] = 16,
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="续跑文件 / resume file")] = "",
     as_json: JsonFlag = False,
@@ -137,7 +137,8 @@ def national_cmd(
     from yibao.sim.national import NationalJob, national_year
     from yibao.sim.population import population_plan
 
-    for name, value, low in (("--workers", workers, 1), ("--chunk-blocks", chunk_blocks, 1), ("--agents", agents, 0)):
+    bounds = (("--workers", workers, 1), ("--chunk-blocks", chunk_blocks, 1), ("--agents", agents, 0))
+    for name, value, low in bounds:
         if value < low:
             raise InputError(name, value, f"至少 {low}", f"at least {low}")
     cal = calibrated_years(seed=seed)

@@ -62,19 +62,28 @@ class Assumptions(BaseModel):
         params = dict(self.parameters)
         for name, value in overrides.items():
             if name not in params:
-                raise InputError(f"assumptions.{name}", value, f"未知假设，可用：{', '.join(sorted(params))}",
-                                 f"unknown assumption; known: {', '.join(sorted(params))}")
+                raise InputError(
+                    f"assumptions.{name}",
+                    value,
+                    f"未知假设，可用：{', '.join(sorted(params))}",
+                    f"unknown assumption; known: {', '.join(sorted(params))}",
+                )
             old = params[name]
             if isinstance(old.value, dict):
                 if not isinstance(value, dict) or set(value) != set(old.value):
-                    raise InputError(f"assumptions.{name}", value, f"应为含 {sorted(old.value)} 的映射",
-                                     f"must be a mapping with keys {sorted(old.value)}")
+                    raise InputError(
+                        f"assumptions.{name}",
+                        value,
+                        f"应为含 {sorted(old.value)} 的映射",
+                        f"must be a mapping with keys {sorted(old.value)}",
+                    )
             elif not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise InputError(f"assumptions.{name}", value, "应为数值", "must be a number")
             elif old.range is not None and not old.range[0] <= value <= old.range[1]:
                 lo, hi = old.range
-                raise InputError(f"assumptions.{name}", value, f"应在 {lo}–{hi} 之间",
-                                 f"must be within {lo}–{hi}")
+                raise InputError(
+                    f"assumptions.{name}", value, f"应在 {lo}–{hi} 之间", f"must be within {lo}–{hi}"
+                )
             params[name] = old.model_copy(update={"value": value, "overridden": True})
         return self.model_copy(update={"parameters": params})
 
@@ -83,9 +92,18 @@ class Assumptions(BaseModel):
         rows = []
         for name, a in self.parameters.items():
             src = self.sources[a.source]
-            rows.append({"name": name, "value": str(a.value), "range": "" if a.range is None else
-                         f"{a.range[0]}–{a.range[1]}", "source": src.title, "href": src.href,
-                         "confidence": src.confidence, "note": a.note, "overridden": a.overridden})
+            rows.append(
+                {
+                    "name": name,
+                    "value": str(a.value),
+                    "range": "" if a.range is None else f"{a.range[0]}–{a.range[1]}",
+                    "source": src.title,
+                    "href": src.href,
+                    "confidence": src.confidence,
+                    "note": a.note,
+                    "overridden": a.overridden,
+                }
+            )
         return pl.DataFrame(rows)
 
 
@@ -96,5 +114,9 @@ def lab_assumptions() -> Assumptions:
     try:
         return Assumptions.model_validate(yaml.safe_load(text))
     except ValidationError as e:
-        raise InputError("assumptions.yaml", str(e.errors()[0]["loc"]), "假设文件无效",
-                         f"invalid assumptions file: {e.errors()[0]['msg']}") from None
+        raise InputError(
+            "assumptions.yaml",
+            str(e.errors()[0]["loc"]),
+            "假设文件无效",
+            f"invalid assumptions file: {e.errors()[0]['msg']}",
+        ) from None

@@ -43,24 +43,27 @@ OUTPATIENT_LEVEL: Final = LEVELS.index("level_1")  # the hospital ratio, not the
 class Utilisation:
     """The year's utilisation, every money value in yuan of the rules' year."""
 
-    rate: tuple[float, float]          # admissions a year: in service, retired (before the age tilt)
+    rate: tuple[float, float]  # admissions a year: in service, retired (before the age tilt)
     age_gradient: float
-    tilt_norm: tuple[float, float]     # mean of exp(gradient × age) per group in the calibration sample
+    tilt_norm: tuple[float, float]  # mean of exp(gradient × age) per group in the calibration sample
     level_shares: tuple[float, ...]
-    level_cost: tuple[float, ...]      # mean cost per admission by level, yuan
+    level_cost: tuple[float, ...]  # mean cost per admission by level, yuan
     cost_sigma: float
     out_of_scope: float
     outpatient_use: tuple[float, float]
-    outpatient_mean: float             # in service, yuan a year per user
-    outpatient_factor: float           # retirees' multiple
+    outpatient_mean: float  # in service, yuan a year per user
+    outpatient_factor: float  # retirees' multiple
     outpatient_sigma: float
 
     def scaled(self, cost_index: float) -> Utilisation:
         """The same utilisation with every cost multiplied (the projection's cost growth)."""
         from dataclasses import replace
 
-        return replace(self, level_cost=tuple(c * cost_index for c in self.level_cost),
-                       outpatient_mean=self.outpatient_mean * cost_index)
+        return replace(
+            self,
+            level_cost=tuple(c * cost_index for c in self.level_cost),
+            outpatient_mean=self.outpatient_mean * cost_index,
+        )
 
 
 def admission_scale(year: int, a: Assumptions, overall_2021: float) -> float:
@@ -71,8 +74,9 @@ def admission_scale(year: int, a: Assumptions, overall_2021: float) -> float:
     return between_years(known, year, ends="carry")[0]
 
 
-def utilisation(year: int, a: Assumptions, outpatient_mean: float, tilt_norm: tuple[float, float],
-                overall_2021: float) -> Utilisation:
+def utilisation(
+    year: int, a: Assumptions, outpatient_mean: float, tilt_norm: tuple[float, float], overall_2021: float
+) -> Utilisation:
     """The year's utilisation from the assumptions (module docstring); ``overall_2021`` is the
     overall admission rate the 2021 rates give on the year's membership mix."""
     scale = admission_scale(year, a, overall_2021)
@@ -85,23 +89,31 @@ def utilisation(year: int, a: Assumptions, outpatient_mean: float, tilt_norm: tu
     use = a["outpatient_use"]
     return Utilisation(
         rate=(rate["in_service"] * scale, rate["retired"] * scale),
-        age_gradient=float(a["inpatient_age_gradient"]), tilt_norm=tilt_norm,
-        level_shares=shares, level_cost=tuple(c * mean / mix for c in by_level),
-        cost_sigma=float(a["inpatient_cost_sigma"]), out_of_scope=float(a["out_of_scope_share"]),
+        age_gradient=float(a["inpatient_age_gradient"]),
+        tilt_norm=tilt_norm,
+        level_shares=shares,
+        level_cost=tuple(c * mean / mix for c in by_level),
+        cost_sigma=float(a["inpatient_cost_sigma"]),
+        out_of_scope=float(a["out_of_scope_share"]),
         outpatient_use=(float(use["in_service"]), float(use["retired"])),
-        outpatient_mean=outpatient_mean, outpatient_factor=float(a["outpatient_retired_factor"]),
-        outpatient_sigma=float(a["outpatient_sigma"]))
+        outpatient_mean=outpatient_mean,
+        outpatient_factor=float(a["outpatient_retired_factor"]),
+        outpatient_sigma=float(a["outpatient_sigma"]),
+    )
 
 
-def tilt_norm(age: npt.ArrayLike, retired: npt.ArrayLike, weight: npt.ArrayLike,
-              gradient: float) -> tuple[float, float]:
+def tilt_norm(
+    age: npt.ArrayLike, retired: npt.ArrayLike, weight: npt.ArrayLike, gradient: float
+) -> tuple[float, float]:
     """Weighted mean of ``exp(gradient × age)`` for in-service members and for retirees."""
     age = np.asarray(age, dtype=np.float64)
     retired = np.asarray(retired, dtype=bool)
     w = np.asarray(weight, dtype=np.float64)
     tilt = np.exp(gradient * age)
-    return (float(np.average(tilt[~retired], weights=w[~retired])),
-            float(np.average(tilt[retired], weights=w[retired])))
+    return (
+        float(np.average(tilt[~retired], weights=w[~retired])),
+        float(np.average(tilt[retired], weights=w[retired])),
+    )
 
 
 @dataclass(frozen=True)
@@ -109,8 +121,8 @@ class DrawnClaims:
     """Claims in person order (each person's admissions, then their outpatient claim)."""
 
     psn: npt.NDArray[np.int64]
-    kind: npt.NDArray[np.int8]    # 0 inpatient, 1 outpatient
-    level: npt.NDArray[np.int8]   # index into LEVELS
+    kind: npt.NDArray[np.int8]  # 0 inpatient, 1 outpatient
+    level: npt.NDArray[np.int8]  # index into LEVELS
     total: I64
     full_self_pay: I64
 
@@ -120,8 +132,9 @@ def _lognormal(rng: np.random.Generator, sigma: float, n: int) -> npt.NDArray[np
     return np.exp(rng.normal(-sigma * sigma / 2, sigma, n))
 
 
-def draw_claims(age: npt.ArrayLike, retired: npt.ArrayLike, u: Utilisation,
-                rng: np.random.Generator) -> DrawnClaims:
+def draw_claims(
+    age: npt.ArrayLike, retired: npt.ArrayLike, u: Utilisation, rng: np.random.Generator
+) -> DrawnClaims:
     """The year's claims of n members (module docstring)."""
     age = np.asarray(age, dtype=np.float64)
     retired = np.asarray(retired, dtype=bool)
@@ -136,12 +149,23 @@ def draw_claims(age: npt.ArrayLike, retired: npt.ArrayLike, u: Utilisation,
     psn_out = np.flatnonzero(users).astype(np.int64)
     mean_out = np.where(retired[psn_out], u.outpatient_mean * u.outpatient_factor, u.outpatient_mean)
     cost_out = mean_out * _lognormal(rng, u.outpatient_sigma, psn_out.size)
-    psn = np.concatenate([psn_in, psn_out])
-    order = np.argsort(psn, kind="stable")  # person order; within a person admissions come first
-    kind = np.concatenate([np.zeros(psn_in.size, np.int8), np.ones(psn_out.size, np.int8)])[order]
-    level = np.concatenate([LEVEL_CODES[lvl], np.full(psn_out.size, OUTPATIENT_LEVEL, np.int8)])[order]
-    total = np.round(np.concatenate([cost_in, cost_out])[order] * 100).astype(np.int64)
+    # person order, each person's admissions first: rows placed by offsets (no sort)
+    per = admissions + users
+    start = np.cumsum(per) - per
+    first_in = np.cumsum(admissions) - admissions
+    pos_in = start[psn_in] + (np.arange(psn_in.size) - first_in[psn_in])
+    pos_out = start[psn_out] + admissions[psn_out]
+    k = psn_in.size + psn_out.size
+    psn = np.empty(k, np.int64)
+    kind = np.empty(k, np.int8)
+    level = np.empty(k, np.int8)
+    cost = np.empty(k, np.float64)
+    psn[pos_in], psn[pos_out] = psn_in, psn_out
+    kind[pos_in], kind[pos_out] = 0, 1
+    level[pos_in], level[pos_out] = LEVEL_CODES[lvl], OUTPATIENT_LEVEL
+    cost[pos_in], cost[pos_out] = cost_in, cost_out
+    total = np.round(cost * 100).astype(np.int64)
     # the costliest single admission stays under the kernel's 1亿 limit by far (σ 0.9 → 1e-20)
     np.minimum(total, MAX_AMOUNT_FEN, out=total)
     full_self_pay = np.round(total * u.out_of_scope).astype(np.int64)
-    return DrawnClaims(psn[order], kind, level, total, full_self_pay)
+    return DrawnClaims(psn, kind, level, total, full_self_pay)

@@ -7,8 +7,7 @@ with q19 below age 19. Every age's mortality then falls by ``mortality_improveme
 2002, the table's middle year (assumption). Deaths thin a record's weight; they draw no random
 numbers, so the projection of a sample is smooth and exactly repeatable.
 
-**Retirement.** An in-service member retires in the year they reach the statutory age
-(:func:`yibao.rules.retirement_age.statutory_retirement_month`, with the 2025 rise or without).
+Retirement is the statutory age of :mod:`yibao.rules.retirement_age` (the projection applies it).
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from yibao.rules.retirement_age import statutory_retirement_month
 from yibao.sim.assumptions import Assumptions
 
-__all__ = ["TABLE_YEAR", "death_rate", "gompertz_slope", "retires_in"]
+__all__ = ["TABLE_YEAR", "death_rate", "gompertz_slope"]
 
 TABLE_YEAR: Final = 2002  # the 2000–2003 table's middle year
 MAX_AGE: Final = 120
@@ -47,20 +45,13 @@ def gompertz_slope(q19: float, e0: float) -> float:
 
 def death_rate(age: npt.ArrayLike, male: npt.ArrayLike, year: int, a: Assumptions) -> npt.NDArray[np.float64]:
     """Probability of dying within ``year`` at ``age`` (module docstring)."""
-    age = np.asarray(age, dtype=np.float64)
+    ages = np.clip(np.asarray(age, dtype=np.int64), 0, MAX_AGE)
     male = np.asarray(male, dtype=bool)
-    out = np.empty(age.shape)
     improve = (1 - a["mortality_improvement"]) ** (year - TABLE_YEAR)
-    for sex, mask in (("male", male), ("female", ~male)):
+    table = np.empty((2, MAX_AGE + 1))  # [female, male][age]: a look-up, not an exp per member
+    for row, sex in ((0, "female"), (1, "male")):
         q19 = a["mortality_q19"][sex]
         b = gompertz_slope(q19, a["life_expectancy_at_birth"][sex])
-        out[mask] = np.minimum(1.0, q19 * np.exp(b * np.maximum(age[mask] - 19, 0)) * improve)
-    return out
-
-
-def retires_in(year: int, birth_month: npt.ArrayLike, original_age: npt.ArrayLike,
-               reform: bool = True) -> npt.NDArray[np.bool_]:
-    """Whether the statutory retirement month falls in ``year`` or earlier."""
-    month = statutory_retirement_month(birth_month, original_age, reform)
-    out: npt.NDArray[np.bool_] = month <= year * 12 + 11
+        table[row] = np.minimum(1.0, q19 * np.exp(b * np.maximum(np.arange(MAX_AGE + 1) - 19, 0)) * improve)
+    out: npt.NDArray[np.float64] = table[male.astype(np.intp), ages]
     return out

@@ -48,17 +48,25 @@ def load_extract(path: str | Path, year: int) -> pl.DataFrame:
     try:
         df = pl.read_parquet(p)
     except Exception as e:  # polars raises several types for a file that is not Parquet
-        raise InputError("extract", str(p), "不是 Parquet 文件", f"not a Parquet file: {type(e).__name__}") from None
+        raise InputError(
+            "extract", str(p), "不是 Parquet 文件", f"not a Parquet file: {type(e).__name__}"
+        ) from None
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise InputError("extract", missing, f"缺少列，需要：{', '.join(REQUIRED)}", f"missing columns; required: "
-                         f"{', '.join(REQUIRED)}")
+        raise InputError(
+            "extract",
+            missing,
+            f"缺少列，需要：{', '.join(REQUIRED)}",
+            f"missing columns; required: {', '.join(REQUIRED)}",
+        )
     n = df.height
     status_text = df["status"].cast(pl.String).to_list()
     codes = {s: i for i, s in enumerate(STATUSES)}
     for i, s in enumerate(status_text):
         if s not in codes:
-            raise _bad("status", i, s, f"应为 {' | '.join(STATUSES)}", f"must be one of {', '.join(STATUSES)}")
+            raise _bad(
+                "status", i, s, f"应为 {' | '.join(STATUSES)}", f"must be one of {', '.join(STATUSES)}"
+            )
     sex = df["sex"].cast(pl.String).to_list()
     for i, s in enumerate(sex):
         if s not in ("male", "female"):
@@ -76,8 +84,13 @@ def load_extract(path: str | Path, year: int) -> pl.DataFrame:
         bad = ~np.isfinite(values) | (values < 0) | ((values <= 0) if col == "weight" else False)
         if bad.any():
             i = int(np.argmax(bad))
-            raise _bad(col, i, float(values[i]), "应为非负数（权重为正数）", "must be a non-negative number "
-                       "(a weight positive)")
+            raise _bad(
+                col,
+                i,
+                float(values[i]),
+                "应为非负数（权重为正数）",
+                "must be a non-negative number (a weight positive)",
+            )
         money[col] = values
     status = np.array([codes[s] for s in status_text], dtype=np.int8)
     birth_month = (birth.dt.year().to_numpy() * 12 + birth.dt.month().to_numpy() - 1).astype(np.int32)
@@ -85,9 +98,16 @@ def load_extract(path: str | Path, year: int) -> pl.DataFrame:
     if (age < 0).any():
         i = int(np.argmax(age < 0))
         raise _bad("birth_date", i, str(birth[i]), f"不能晚于 {year} 年", f"must not be after {year}")
-    out = pl.DataFrame({"status": status, "male": np.array(sex) == "male", "age": age, "birth_month": birth_month,
-                        "original_age": original.astype(np.int8),
-                        "wage_fen": np.round(money["wage_yuan"] * 100).astype(np.int64),
-                        "pension_fen": np.round(money["pension_yuan"] * 100).astype(np.int64),
-                        "weight": money["weight"]})
+    out = pl.DataFrame(
+        {
+            "status": status,
+            "male": np.array(sex) == "male",
+            "age": age,
+            "birth_month": birth_month,
+            "original_age": original.astype(np.int8),
+            "wage_fen": np.round(money["wage_yuan"] * 100).astype(np.int64),
+            "pension_fen": np.round(money["pension_yuan"] * 100).astype(np.int64),
+            "weight": money["weight"],
+        }
+    )
     return out.select(COLUMNS)

@@ -27,13 +27,23 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["AGE_BANDS", "concentration_index", "distribution", "group_table", "person_frame",
-           "winners_losers"]
+__all__ = [
+    "AGE_BANDS",
+    "concentration_index",
+    "distribution",
+    "group_table",
+    "person_frame",
+    "winners_losers",
+]
 
 F64 = npt.NDArray[np.float64]
 AGE_BANDS: Final = (18, 30, 40, 50, 60, 70, 80)
-STATUS_NAMES: Final = ("单位在职 / unit in service", "灵活就业在职 / flexible in service",
-                       "单位退休 / unit retired", "灵活就业退休 / flexible retired")
+STATUS_NAMES: Final = (
+    "单位在职 / unit in service",
+    "灵活就业在职 / flexible in service",
+    "单位退休 / unit retired",
+    "灵活就业退休 / flexible retired",
+)
 UNCHANGED_FEN: Final = 100
 
 
@@ -44,15 +54,26 @@ def person_frame(kept: dict[str, np.ndarray], wage_index: float = 1.0) -> pl.Dat
     income = np.where(kept["status"] >= 2, kept["pension_fen"], kept["wage_fen"]) * scale
     contributions = (r["employer"] + r["individual"] + r["retiree"]) * scale
     benefits = (r["inpatient_fund"] + r["outpatient_fund"] + r["account_credit"]) * scale
-    frame = pl.DataFrame({"weight": kept["weight"], "status": kept["status"], "age": kept["age"],
-                          "income": income, "contributions": contributions, "benefits": benefits,
-                          "fund_paid": (r["inpatient_fund"] + r["outpatient_fund"]) * scale,
-                          "account_credit": r["account_credit"] * scale, "net": benefits - contributions})
+    frame = pl.DataFrame(
+        {
+            "weight": kept["weight"],
+            "status": kept["status"],
+            "age": kept["age"],
+            "income": income,
+            "contributions": contributions,
+            "benefits": benefits,
+            "fund_paid": (r["inpatient_fund"] + r["outpatient_fund"]) * scale,
+            "account_credit": r["account_credit"] * scale,
+            "net": benefits - contributions,
+        }
+    )
     bands = [f"{lo}–{hi - 1}" for lo, hi in pairwise(AGE_BANDS)] + [f"{AGE_BANDS[-1]}+"]
     band = np.searchsorted(np.asarray(AGE_BANDS[1:]), kept["age"], side="right")
-    return frame.with_columns(pl.Series("age_band", np.asarray(bands)[band]),
-                              pl.Series("decile", _deciles(income, kept["weight"])),
-                              pl.Series("status_name", np.asarray(STATUS_NAMES)[kept["status"]]))
+    return frame.with_columns(
+        pl.Series("age_band", np.asarray(bands)[band]),
+        pl.Series("decile", _deciles(income, kept["weight"])),
+        pl.Series("status_name", np.asarray(STATUS_NAMES)[kept["status"]]),
+    )
 
 
 def _ranks(income: F64, weight: F64) -> F64:
@@ -86,22 +107,33 @@ def distribution(p: pl.DataFrame) -> dict[str, float]:
     """Gini of income, CIs of contributions, fund payments and benefits, Kakwani of contributions."""
     w, inc = p["weight"].to_numpy(), p["income"].to_numpy()
     gini = concentration_index(inc, inc, w)
-    ci = {k: concentration_index(p[k].to_numpy(), inc, w)
-          for k in ("contributions", "fund_paid", "benefits")}
-    return {"gini_income": gini, "ci_contributions": ci["contributions"], "ci_fund_paid": ci["fund_paid"],
-            "ci_benefits": ci["benefits"], "kakwani_contributions": ci["contributions"] - gini}
+    ci = {k: concentration_index(p[k].to_numpy(), inc, w) for k in ("contributions", "fund_paid", "benefits")}
+    return {
+        "gini_income": gini,
+        "ci_contributions": ci["contributions"],
+        "ci_fund_paid": ci["fund_paid"],
+        "ci_benefits": ci["benefits"],
+        "kakwani_contributions": ci["contributions"] - gini,
+    }
 
 
 def group_table(p: pl.DataFrame, by: str) -> pl.DataFrame:
     """Weighted means per person (yuan a year) and head counts by ``by`` (age_band, decile, status_name)."""
+
     def mean(c: str) -> pl.Expr:
         return (pl.col(c) * pl.col("weight")).sum() / pl.col("weight").sum()
 
-    return (p.group_by(by).agg(pl.col("weight").sum().alias("persons"), mean("income").alias("income"),
-                               mean("contributions").alias("contributions"),
-                               mean("benefits").alias("benefits"),
-                               mean("net").alias("net"))
-            .sort(by))
+    return (
+        p.group_by(by)
+        .agg(
+            pl.col("weight").sum().alias("persons"),
+            mean("income").alias("income"),
+            mean("contributions").alias("contributions"),
+            mean("benefits").alias("benefits"),
+            mean("net").alias("net"),
+        )
+        .sort(by)
+    )
 
 
 def winners_losers(base: pl.DataFrame, reform: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -112,9 +144,13 @@ def winners_losers(base: pl.DataFrame, reform: pl.DataFrame, by: str) -> pl.Data
     def share(cond: pl.Expr) -> pl.Expr:
         return (pl.col("weight") * cond.cast(pl.Float64)).sum() / pl.col("weight").sum()
 
-    return (d.group_by(by).agg(pl.col("weight").sum().alias("persons"),
-                               share(pl.col("change") > unchanged).alias("gain"),
-                               share(pl.col("change") < -unchanged).alias("lose"),
-                               ((pl.col("change") * pl.col("weight")).sum() / pl.col("weight").sum())
-                               .alias("mean_change"))
-            .sort(by))
+    return (
+        d.group_by(by)
+        .agg(
+            pl.col("weight").sum().alias("persons"),
+            share(pl.col("change") > unchanged).alias("gain"),
+            share(pl.col("change") < -unchanged).alias("lose"),
+            ((pl.col("change") * pl.col("weight")).sum() / pl.col("weight").sum()).alias("mean_change"),
+        )
+        .sort(by)
+    )

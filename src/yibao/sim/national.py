@@ -58,8 +58,9 @@ class NationalJob:
         return 12 - (RELIEF_2020_EMPLOYER_MONTHS if self.plan.year == 2020 else 0)
 
     @classmethod
-    def from_calibration(cls, plan: PopulationPlan, c: CalibratedYear, reforms: tuple[str, ...] = (),
-                         chunk_blocks: int = 16) -> NationalJob:
+    def from_calibration(
+        cls, plan: PopulationPlan, c: CalibratedYear, reforms: tuple[str, ...] = (), chunk_blocks: int = 16
+    ) -> NationalJob:
         return cls(plan, c.base_ratio, c.utilisation, reforms, chunk_blocks)
 
 
@@ -98,8 +99,11 @@ class NationalYear:
         return value if column in ("admissions", "records") else value / FEN_PER_YI
 
     def as_dict(self) -> dict[str, Any]:
-        return {"year": self.job.plan.year, "records": int(self.sums[:, -1].sum()),
-                "sums": {c: [int(x) for x in self.sums[:, j]] for j, c in enumerate(COUNTED)}}
+        return {
+            "year": self.job.plan.year,
+            "records": int(self.sums[:, -1].sum()),
+            "sums": {c: [int(x) for x in self.sums[:, j]] for j, c in enumerate(COUNTED)},
+        }
 
 
 def _checkpoint(path: Path | None, fingerprint: str) -> dict[int, np.ndarray]:
@@ -114,12 +118,25 @@ def _checkpoint(path: Path | None, fingerprint: str) -> dict[int, np.ndarray]:
 
 
 def _fingerprint(job: NationalJob) -> str:
-    return json.dumps([job.plan.year, job.plan.seed, job.plan.records, job.base_ratio, repr(job.utilisation),
-                       job.reforms, job.chunk_blocks])
+    return json.dumps(
+        [
+            job.plan.year,
+            job.plan.seed,
+            job.plan.records,
+            job.base_ratio,
+            repr(job.utilisation),
+            job.reforms,
+            job.chunk_blocks,
+        ]
+    )
 
 
-def national_year(job: NationalJob, workers: int = 2, checkpoint: Path | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> NationalYear:
+def national_year(
+    job: NationalJob,
+    workers: int = 2,
+    checkpoint: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> NationalYear:
     """Run every chunk over ``workers`` processes (1: in this process); resume from ``checkpoint``."""
     fp = _fingerprint(job)
     done = _checkpoint(checkpoint, fp)

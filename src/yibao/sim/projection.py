@@ -36,15 +36,15 @@ import numpy as np
 import polars as pl
 
 from yibao.policy.resolve import Policy
+from yibao.rules.retirement_age import statutory_retirement_month
 from yibao.sim.assumptions import Assumptions
 from yibao.sim.calibrate import CalibratedYear
-from yibao.sim.demography import death_rate, retires_in
+from yibao.sim.demography import death_rate
 from yibao.sim.funds import FEN_PER_YI
 from yibao.sim.population import BLOCK_SIZE
 from yibao.sim.year import YearRules, claims_year, contributions_year
 
-__all__ = ["DRAWN", "START_YEAR", "Draw", "ProjectionStart", "assumption_draws", "exhaustion_year",
-           "project"]
+__all__ = ["DRAWN", "START_YEAR", "Draw", "ProjectionStart", "assumption_draws", "exhaustion_year", "project"]
 
 START_YEAR: Final = 2024
 #: The assumptions each draw varies.
@@ -84,9 +84,9 @@ class ProjectionStart:
     """Where every projection starts: the 2024 sample and the calibrated parameters."""
 
     sample: dict[str, np.ndarray]
-    calibrated: CalibratedYear           # 2024
-    account_balance_before: float        # 亿元, end of 2023 (the model's path)
-    pooled_balance_before: float         # 亿元, end of 2023 (assumptions: pooled_balance_2023)
+    calibrated: CalibratedYear  # 2024
+    account_balance_before: float  # 亿元, end of 2023 (the model's path)
+    pooled_balance_before: float  # 亿元, end of 2023 (assumptions: pooled_balance_2023)
 
 
 class _Rules:
@@ -108,18 +108,39 @@ def blocks(n: int) -> Iterator[tuple[int, slice]]:
         yield b, slice(b * BLOCK_SIZE, min(n, (b + 1) * BLOCK_SIZE))
 
 
-def _year_results(m: dict[str, np.ndarray], rules: YearRules, c: CalibratedYear, cost_index: float,
-                  seed: int) -> dict[str, np.ndarray]:
+def _year_results(
+    m: dict[str, np.ndarray],
+    rules: YearRules,
+    c: CalibratedYear,
+    cost_index: float,
+    seed: int,
+    keep: bool = False,
+) -> tuple[dict[str, float], dict[str, np.ndarray] | None]:
+    """The year's weighted totals (亿元, in the rules' yuan) and, if ``keep``, every record's results."""
     u = c.utilisation.scaled(cost_index)
+
+    totals: dict[str, float] = {}
     parts = []
     for b, s in blocks(len(m["status"])):
         part = {k: v[s] for k, v in m.items()}
-        parts.append(contributions_year(part, rules, c.base_ratio) | claims_year(part, rules, u, seed, b))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        res = contributions_year(part, rules, c.base_ratio) | claims_year(part, rules, u, seed, b)
+        w = part["weight"]
+        for k, v in res.items():
+            totals[k] = totals.get(k, 0.0) + float(w @ v) / FEN_PER_YI
+        if keep:
+            parts.append(res)
+    return totals, ({k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if keep else None)
 
 
-def _entrants(m: dict[str, np.ndarray], year: int, count: int, weight: float, pension_wage: float,
-              women_50_share: float, seed: int) -> dict[str, np.ndarray]:
+def _entrants(
+    m: dict[str, np.ndarray],
+    year: int,
+    count: int,
+    weight: float,
+    pension_wage: float,
+    women_50_share: float,
+    seed: int,
+) -> dict[str, np.ndarray]:
     """``count`` new in-service records aged 18–30, like today's members in status and wage."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, year, 2]))
     in_service = m["status"] < 2
@@ -139,15 +160,28 @@ def _entrants(m: dict[str, np.ndarray], year: int, count: int, weight: float, pe
             p = m["weight"][pool] / m["weight"][pool].sum()
             wage[k] = m["wage_fen"][rng.choice(pool, size=int(k.sum()), p=p)]
     del pension_wage  # entrants are in service: no pension
-    return {"status": status, "male": male, "age": (year - birth // 12).astype(np.int16),
-            "birth_month": birth,
-            "original_age": original, "wage_fen": wage, "pension_fen": np.zeros(count, np.int64),
-            "weight": np.full(count, weight)}
+    return {
+        "status": status,
+        "male": male,
+        "age": (year - birth // 12).astype(np.int16),
+        "birth_month": birth,
+        "original_age": original,
+        "wage_fen": wage,
+        "pension_fen": np.zeros(count, np.int64),
+        "weight": np.full(count, weight),
+    }
 
 
-def project(start: ProjectionStart, draw: Draw, a: Assumptions, policy: Policy, end_year: int = 2050,
-            retirement_reform: bool = True, seed: int = 1, keep_year: int | None = None
-            ) -> tuple[pl.DataFrame, dict[str, np.ndarray] | None]:
+def project(
+    start: ProjectionStart,
+    draw: Draw,
+    a: Assumptions,
+    policy: Policy,
+    end_year: int = 2050,
+    retirement_reform: bool = True,
+    seed: int = 1,
+    keep_year: int | None = None,
+) -> tuple[pl.DataFrame, dict[str, np.ndarray] | None]:
     """The yearly path of one draw: ``(one row per year, the records' results in keep_year)``.
 
     Row columns: members, in service, retired (persons); contributions, account credits, pooled
@@ -156,6 +190,8 @@ def project(start: ProjectionStart, draw: Draw, a: Assumptions, policy: Policy, 
     c = start.calibrated
     rules = _Rules(policy)
     m = {k: v.copy() for k, v in start.sample.items()}
+    # the month each member reaches the statutory age: fixed at birth, computed once
+    m["retire_month"] = statutory_retirement_month(m["birth_month"], m["original_age"], retirement_reform)
     unit = m["status"] == 0
     pension_wage = float(np.average(m["wage_fen"][unit], weights=m["weight"][unit]))
     pension_fen = round(pension_wage * float(a["pension_to_wage"]))
@@ -168,8 +204,7 @@ def project(start: ProjectionStart, draw: Draw, a: Assumptions, policy: Policy, 
         if year > START_YEAR:
             m["age"] = (year - m["birth_month"] // 12).astype(np.int16)
             m["weight"] = m["weight"] * (1 - death_rate(m["age"], m["male"], year, _with_draw(a, draw)))
-            due = retires_in(year, m["birth_month"], m["original_age"], retirement_reform)
-            retire = (m["status"] < 2) & due
+            retire = (m["status"] < 2) & (m["retire_month"] <= year * 12 + 11)
             m["status"] = np.where(retire, m["status"] + 2, m["status"]).astype(np.int8)
             m["pension_fen"] = np.where(retire, pension_fen, m["pension_fen"])
             m["wage_fen"] = np.where(retire, 0, m["wage_fen"])
@@ -177,17 +212,26 @@ def project(start: ProjectionStart, draw: Draw, a: Assumptions, policy: Policy, 
             active = m["status"] < 2
             now = float(m["weight"][active].sum())
             if target > now:
-                new = _entrants(m, year, entrant_records, (target - now) / entrant_records, pension_fen,
-                                float(a["women_original_age_50_share"]), seed)
+                new = _entrants(
+                    m,
+                    year,
+                    entrant_records,
+                    (target - now) / entrant_records,
+                    pension_fen,
+                    float(a["women_original_age_50_share"]),
+                    seed,
+                )
+                new["retire_month"] = statutory_retirement_month(
+                    new["birth_month"], new["original_age"], retirement_reform
+                )
                 m = {k: np.concatenate([m[k], new[k]]) for k in m}
             elif now > 0:
                 m["weight"] = np.where(active, m["weight"] * target / now, m["weight"])
             in_service_prev = target
         wage_index = (1 + draw.wage_growth) ** (year - START_YEAR)
         cost_index = (1 + draw.excess_cost_growth) ** (year - START_YEAR)
-        res = _year_results(m, rules(year), c, cost_index, seed)
+        t, res = _year_results(m, rules(year), c, cost_index, seed, keep=year == keep_year)
         w = m["weight"]
-        t = {k: float(w @ v) / FEN_PER_YI for k, v in res.items()}
         contributions = (t["employer"] + t["individual"] + t["retiree"]) * wage_index
         credits = t["account_credit"] * wage_index
         spending = (t["inpatient_fund"] + t["outpatient_fund"]) * wage_index
@@ -196,14 +240,25 @@ def project(start: ProjectionStart, draw: Draw, a: Assumptions, policy: Policy, 
         account = available - account_spending
         pooled = pooled + contributions - credits - spending
         retired = m["status"] >= 2
-        rows.append({"year": year, "draw": draw.index, "members": float(w.sum()),
-                     "in_service": float(w[~retired].sum()), "retired": float(w[retired].sum()),
-                     "contributions": contributions, "account_credits": credits,
-                     "pooled_income": contributions - credits, "pooled_spending": spending,
-                     "account_spending": account_spending, "pooled_balance": pooled,
-                     "account_balance": account,
-                     "wage_index": wage_index, "cost_index": cost_index})
-        if year == keep_year:
+        rows.append(
+            {
+                "year": year,
+                "draw": draw.index,
+                "members": float(w.sum()),
+                "in_service": float(w[~retired].sum()),
+                "retired": float(w[retired].sum()),
+                "contributions": contributions,
+                "account_credits": credits,
+                "pooled_income": contributions - credits,
+                "pooled_spending": spending,
+                "account_spending": account_spending,
+                "pooled_balance": pooled,
+                "account_balance": account,
+                "wage_index": wage_index,
+                "cost_index": cost_index,
+            }
+        )
+        if res is not None:
             kept = {k: v.copy() for k, v in m.items()} | {f"r_{k}": v for k, v in res.items()}
     return pl.DataFrame(rows), kept
 

@@ -34,10 +34,11 @@ def _yuan(fen: int) -> float | None:
     return None if fen < 0 or fen >= NO_LIMIT else fen / 100
 
 
-def _kind_rate(m: dict[str, np.ndarray], rules: YearRules, u: Utilisation, seed: int,
-               kind: str) -> tuple[float | None, str]:
+def _kind_rate(
+    m: dict[str, np.ndarray], rules: YearRules, u: Utilisation, seed: int, kind: str
+) -> tuple[float | None, str]:
     """(fund paid / cost, "") for one kind of care, or (None, the unknown key)."""
-    only = (replace(u, outpatient_use=(0.0, 0.0)) if kind == "inpatient" else replace(u, rate=(0.0, 0.0)))
+    only = replace(u, outpatient_use=(0.0, 0.0)) if kind == "inpatient" else replace(u, rate=(0.0, 0.0))
     try:
         c = claims_year(m, rules, only, seed, 0)
     except YibaoError as e:
@@ -46,8 +47,9 @@ def _kind_rate(m: dict[str, np.ndarray], rules: YearRules, u: Utilisation, seed:
     return float(w @ c[f"{kind}_fund"]) / float(w @ c[f"{kind}_cost"]), ""
 
 
-def regional_comparison(m: dict[str, np.ndarray], year: int, u: Utilisation, seed: int,
-                        registry: Registry | None = None) -> pl.DataFrame:
+def regional_comparison(
+    m: dict[str, np.ndarray], year: int, u: Utilisation, seed: int, registry: Registry | None = None
+) -> pl.DataFrame:
     """One row per region: effective rates (inpatient, outpatient), the first inpatient deductible
     and pooled ceiling (in-service, level 3, yuan), and ``missing`` (the unknown keys, if any)."""
     registry = registry or default_registry()
@@ -58,12 +60,21 @@ def regional_comparison(m: dict[str, np.ndarray], year: int, u: Utilisation, see
         inpatient, miss_in = _kind_rate(m, rules, u, seed, "inpatient")
         outpatient, miss_out = _kind_rate(m, rules, u, seed, "outpatient")
         t = rules.settlement
-        row |= {"inpatient_rate": inpatient, "outpatient_rate": outpatient,
-                "deductible_first": _yuan(int(t.deductible[0, 0, 0, 0, _LEVEL_3])),
-                "pooled_ceiling": _yuan(int(t.ceiling[0, 0, 0])),
-                "missing": "; ".join(k for k in (miss_in, miss_out) if k)}
+        row |= {
+            "inpatient_rate": inpatient,
+            "outpatient_rate": outpatient,
+            "deductible_first": _yuan(int(t.deductible[0, 0, 0, 0, _LEVEL_3])),
+            "pooled_ceiling": _yuan(int(t.ceiling[0, 0, 0])),
+            "missing": "; ".join(k for k in (miss_in, miss_out) if k),
+        }
         rows.append(row)
-    schema = {"code": pl.String, "region": pl.String, "inpatient_rate": pl.Float64,
-              "outpatient_rate": pl.Float64, "deductible_first": pl.Float64, "pooled_ceiling": pl.Float64,
-              "missing": pl.String}
+    schema = {
+        "code": pl.String,
+        "region": pl.String,
+        "inpatient_rate": pl.Float64,
+        "outpatient_rate": pl.Float64,
+        "deductible_first": pl.Float64,
+        "pooled_ceiling": pl.Float64,
+        "missing": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema)

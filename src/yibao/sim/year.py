@@ -29,6 +29,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from yibao.policy.resolve import Policy, Snapshot
 from yibao.rules.accounts import credit_accounts
@@ -56,12 +57,36 @@ __all__ = ["RESULT_COLUMNS", "YearRules", "YearSettings", "claims_year", "contri
 I64 = npt.NDArray[np.int64]
 #: Person type of the contribution rules and status of the class rules, by sample status.
 _PTYPE: Final = np.array([IN_SERVICE, FLEXIBLE, RETIREE, RETIREE], dtype=np.int8)
-_CLASS_STATUS: Final = np.array([STATUS_INDEX["in_service"], STATUS_INDEX["flexible"],
-                                 STATUS_INDEX["retired"], STATUS_INDEX["retired"]], dtype=np.int8)
+_CLASS_STATUS: Final = np.array(
+    [STATUS_INDEX["in_service"], STATUS_INDEX["flexible"], STATUS_INDEX["retired"], STATUS_INDEX["retired"]],
+    dtype=np.int8,
+)
+#: Per-record results of the claims, all int64 (fen, or a count for ``admissions``).
+CLAIM_RESULTS: Final = (
+    "admissions",
+    "inpatient_cost",
+    "outpatient_cost",
+    "inpatient_fund",
+    "outpatient_fund",
+    "large_amount",
+    "inpatient_in_scope",
+    "personal",
+)
 #: Per-record results of a year, all int64 (fen, or a count for ``admissions``).
-RESULT_COLUMNS: Final = ("employer", "individual", "retiree", "account_credit", "admissions",
-                         "inpatient_cost", "outpatient_cost", "inpatient_fund", "outpatient_fund",
-                         "large_amount", "inpatient_in_scope", "personal")
+RESULT_COLUMNS: Final = (
+    "employer",
+    "individual",
+    "retiree",
+    "account_credit",
+    "admissions",
+    "inpatient_cost",
+    "outpatient_cost",
+    "inpatient_fund",
+    "outpatient_fund",
+    "large_amount",
+    "inpatient_in_scope",
+    "personal",
+)
 
 
 class YearRules:
@@ -87,30 +112,35 @@ class YearRules:
 class YearSettings:
     """What the year's rules do not fix: calibrated or assumed."""
 
-    base_ratio: float          # declared base / wage
+    base_ratio: float  # declared base / wage
     utilisation: Utilisation
     employer_months: int = 12  # 2020: 9 (the relief)
 
 
-def contributions_year(m: dict[str, np.ndarray], rules: YearRules, base_ratio: float,
-                       employer_months: int = 12) -> dict[str, I64]:
+def contributions_year(
+    m: dict[str, np.ndarray], rules: YearRules, base_ratio: float, employer_months: int = 12
+) -> dict[str, I64]:
     """The year's contributions and account credits of every record (fen): ``employer``,
     ``individual``, ``retiree``, ``account_credit``."""
     status = m["status"]
     ptype = _PTYPE[status]
     monthly = np.round(m["wage_fen"] / 12 * base_ratio).astype(np.int64)
     cols = assess_contributions(monthly, ptype, rules.contribution)
-    credits = credit_accounts(rules.snapshot, ptype, m["age"].astype(np.int64), cols.base_fen,
-                              cols.individual_total_fen)
+    credits = credit_accounts(
+        rules.snapshot, ptype, m["age"].astype(np.int64), cols.base_fen, cols.individual_total_fen
+    )
     pension = np.where(status >= 2, m["pension_fen"] // 12, 0)
-    return {"employer": cols.employer_total_fen * employer_months,
-            "individual": cols.individual_total_fen * 12,
-            "retiree": retiree_contribution(rules.snapshot, pension) * 12,
-            "account_credit": credits.credit_fen * 12}
+    return {
+        "employer": cols.employer_total_fen * employer_months,
+        "individual": cols.individual_total_fen * 12,
+        "retiree": retiree_contribution(rules.snapshot, pension) * 12,
+        "account_credit": credits.credit_fen * 12,
+    }
 
 
-def claims_year(m: dict[str, np.ndarray], rules: YearRules, u: Utilisation, seed: int,
-                block: int) -> dict[str, I64]:
+def claims_year(
+    m: dict[str, np.ndarray], rules: YearRules, u: Utilisation, seed: int, block: int
+) -> dict[str, I64]:
     """The year's claims of every record, drawn and settled (fen; ``admissions`` a count)."""
     status = m["status"]
     n = status.shape[0]
@@ -122,35 +152,55 @@ def claims_year(m: dict[str, np.ndarray], rules: YearRules, u: Utilisation, seed
     cls = benefit_class(_CLASS_STATUS[status], age, ro, *class_settings(rules.snapshot))
     zeros = np.zeros(k, dtype=np.int64)
     claims = ClaimColumns(
-        psn=drawn.psn, param=np.zeros(k, np.int16), year=np.full(k, rules.year_key, np.int32),
-        kind=drawn.kind, benefit_class=cls[drawn.psn], level=drawn.level, remote=np.zeros(k, np.int8),
-        share_bp=np.full(k, 10_000, np.int16), total=drawn.total, full_self_pay=drawn.full_self_pay,
-        over_limit=zeros, preselfpay=zeros, account_balance=zeros, mulaid_balance=zeros)
+        psn=drawn.psn,
+        param=np.zeros(k, np.int16),
+        year=np.full(k, rules.year_key, np.int32),
+        kind=drawn.kind,
+        benefit_class=cls[drawn.psn],
+        level=drawn.level,
+        remote=np.zeros(k, np.int8),
+        share_bp=np.full(k, 10_000, np.int16),
+        total=drawn.total,
+        full_self_pay=drawn.full_self_pay,
+        over_limit=zeros,
+        preselfpay=zeros,
+        account_balance=zeros,
+        mulaid_balance=zeros,
+    )
     settled = settle_batch(claims, rules.settlement, Accumulators.zeros(n))
     settled.raise_first_error(rules.settlement, claims)
-    inpatient = drawn.kind == 0
     fund = settled.out["hifp_pay"] + settled.out["hifob_pay"]
-
-    def per_person(values: I64, mask: npt.NDArray[np.bool_] | None = None) -> I64:
-        # float64 weights hold every sum exactly: a person's year stays far below 2**53 fen
-        w = values if mask is None else np.where(mask, values, 0)
-        res: I64 = np.bincount(drawn.psn, weights=w, minlength=n).astype(np.int64)
-        return res
-
-    return {
-        "admissions": np.bincount(drawn.psn[inpatient], minlength=n).astype(np.int64),
-        "inpatient_cost": per_person(drawn.total, inpatient),
-        "outpatient_cost": per_person(drawn.total, ~inpatient),
-        "inpatient_fund": per_person(fund, inpatient),
-        "outpatient_fund": per_person(fund, ~inpatient),
-        "large_amount": per_person(settled.out["hifob_pay"]),
-        "inpatient_in_scope": per_person(settled.inscp_scp_amt, inpatient),
-        "personal": per_person(drawn.total - fund),
-    }
+    sums = _per_person(
+        drawn.psn, drawn.kind, drawn.total, fund, settled.out["hifob_pay"], settled.inscp_scp_amt, n
+    )
+    return dict(zip(CLAIM_RESULTS, sums, strict=True))
 
 
-def person_year(m: dict[str, np.ndarray], rules: YearRules, settings: YearSettings, seed: int,
-                block: int) -> dict[str, I64]:
+@njit(cache=True, nogil=True)
+def _per_person(
+    psn: I64, kind: npt.NDArray[np.int8], total: I64, fund: I64, large: I64, in_scope: I64, n: int
+) -> I64:  # pragma: no cover - compiled
+    """Each person's sums of their claims, in one pass (rows of CLAIM_RESULTS), in integers."""
+    out = np.zeros((8, n), dtype=np.int64)
+    for i in range(psn.shape[0]):
+        p = psn[i]
+        if kind[i] == 0:
+            out[0, p] += 1
+            out[1, p] += total[i]
+            out[3, p] += fund[i]
+            out[6, p] += in_scope[i]
+        else:
+            out[2, p] += total[i]
+            out[4, p] += fund[i]
+        out[5, p] += large[i]
+        out[7, p] += total[i] - fund[i]
+    return out
+
+
+def person_year(
+    m: dict[str, np.ndarray], rules: YearRules, settings: YearSettings, seed: int, block: int
+) -> dict[str, I64]:
     """The year of every record of ``m`` (population columns) — module docstring."""
-    return (contributions_year(m, rules, settings.base_ratio, settings.employer_months)
-            | claims_year(m, rules, settings.utilisation, seed, block))
+    return contributions_year(m, rules, settings.base_ratio, settings.employer_months) | claims_year(
+        m, rules, settings.utilisation, seed, block
+    )
