@@ -121,6 +121,7 @@ def _exhaustion_table(r: ScenarioResult) -> pl.DataFrame:
             pl.col(col)
             .fill_null(r.scenario.end_year + 1)
             .quantile(q, "nearest")
+            .cast(pl.Int64)
             .alias(f"{col}_p{int(q * 100)}")
         )
 
@@ -132,7 +133,7 @@ def _exhaustion_table(r: ScenarioResult) -> pl.DataFrame:
         (pl.col("exhaustion_year").is_null().mean()).alias("share_never"),
     )
     central = r.exhaustion.filter(pl.col("draw") == 0).select(
-        "variant", pl.col("exhaustion_year").alias("central")
+        "variant", pl.col("exhaustion_year").fill_null(r.scenario.end_year + 1).alias("central")
     )
     return t.join(central, on="variant", how="left")
 

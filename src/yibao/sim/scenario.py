@@ -248,12 +248,15 @@ def _summarise(
         },
     )
     groups, dist, winners = [], [], []
+    same_people = {v.id: v.retirement_reform for v in scenario.all_variants()}
     base = people[BASELINE]
     for vid, p in people.items():
         for by in ("age_band", "decile", "status_name"):
             g = group_table(p, by).rename({by: "group"}).with_columns(pl.col("group").cast(pl.String))
             groups.append(g.with_columns(pl.lit(vid).alias("variant"), pl.lit(by).alias("grouping")))
-            if vid != BASELINE:
+            # winners and losers need the same people with the same claims: a variant that changes
+            # who retires changes the population and its draws, so it is compared by its paths only
+            if vid != BASELINE and same_people[vid]:
                 wl = (
                     winners_losers(base, p, by)
                     .rename({by: "group"})
