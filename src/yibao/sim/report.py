@@ -78,6 +78,9 @@ def _fig(fig: go.Figure) -> str:
     return str(fig.to_html(full_html=False, include_plotlyjs=False))
 
 
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f")
+
+
 def _fan(r: ScenarioResult) -> str:
     q = (
         r.paths.group_by(["variant", "year"])
@@ -89,22 +92,27 @@ def _fan(r: ScenarioResult) -> str:
         .sort("variant", "year")
     )
     fig = go.Figure()
-    for vid in q["variant"].unique(maintain_order=True).to_list():
+    order = r.paths["variant"].unique(maintain_order=True).to_list()
+    for i, vid in enumerate(order):
         v = q.filter(pl.col("variant") == vid)
         x = v["year"].to_list()
+        color = _PALETTE[i % len(_PALETTE)]
         fig.add_trace(
             go.Scatter(
                 x=x + x[::-1],
                 y=v["p90"].to_list() + v["p10"].to_list()[::-1],
                 fill="toself",
+                fillcolor=color,
                 opacity=0.15,
-                line={"width": 0},
+                line={"width": 0, "color": color},
                 name=f"{vid} p10–p90",
                 showlegend=False,
                 legendgroup=vid,
             )
         )
-        fig.add_trace(go.Scatter(x=x, y=v["p50"].to_list(), name=f"{vid} (p50)", legendgroup=vid))
+        fig.add_trace(
+            go.Scatter(x=x, y=v["p50"].to_list(), name=f"{vid} (p50)", legendgroup=vid, line={"color": color})
+        )
     fig.add_hline(y=0, line={"color": "#9b2c2c", "dash": "dot"})
     fig.update_layout(
         title="统筹基金累计结余（亿元，名义）/ Pooled fund balance (100 M yuan, nominal)",
