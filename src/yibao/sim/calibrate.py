@@ -25,7 +25,7 @@ from yibao.sim.statistics import Statistics, national_statistics
 from yibao.sim.year import YearRules, claims_year
 
 __all__ = ["COUNT_FIGURES", "DEFAULT_HELD_OUT", "TOLERANCE", "CalibratedYear", "calibrated_years",
-           "count_calibration", "fund_calibration", "sample_utilisation"]
+           "calibration", "count_calibration", "fund_calibration", "sample_utilisation"]
 
 #: issue 7: the baseline reproduces every national figure within 3%.
 TOLERANCE: Final = 0.03
@@ -115,6 +115,13 @@ def fund_calibration(held_out: int | None = DEFAULT_HELD_OUT, agents: int = 20_0
     solved so the two add up to the published spending. The held-out year's targets are not used:
     its parameters are interpolated and its figures compared. ``check`` rows are never fitted."""
     return _calibration(held_out, agents, seed, stats, assumptions)[:2]
+
+
+def calibration(held_out: int | None = None, agents: int = 20_000, seed: int = 1,
+                stats: Statistics | None = None, assumptions: Assumptions | None = None
+                ) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, CalibratedYear]]:
+    """Figures, parameters and every year's calibrated parameters, from one calibration run."""
+    return _calibration(held_out, agents, seed, stats, assumptions)
 
 
 def calibrated_years(held_out: int | None = None, agents: int = 20_000, seed: int = 1,

@@ -1,20 +1,16 @@
-"""The employee fund's year in the policy lab: contributions and account credits by the bureau's rules,
-spending and account use by calibrated parameters (issue 7).
+"""The employee fund's income in the policy lab: contributions and account credits by the bureau's
+rules (issue 7); spending comes from the settled claims (:mod:`yibao.sim.year`, calibrated in
+:mod:`yibao.sim.calibrate`).
 
-**By the rules.** Each sample record is assessed for a month with
-:func:`yibao.rules.contribution.assess_contributions` on the composite region's policy at the year's
-1 July (``lab_region.yaml``) and credited with :func:`yibao.rules.accounts.credit_accounts`, then
-weighted up to the population and multiplied by twelve. A unit member's base is the wage times the
+**By the rules.** Each sample record is assessed with
+:func:`yibao.sim.year.contributions_year` on the composite region's policy at the year's 1 July
+(``lab_region.yaml``) and weighted up to the population. A unit member's base is the wage times the
 year's **base ratio** (the calibrated share of wages actually declared, seed 000's 做实缴费基数,
 which also absorbs rates above the composite's 6% + 2% and maternity insurance folded in from
-2019); a flexible worker pays on the region's base option, a retiree pays nothing. 2020: employers'
-medical contributions were halved from February to July (人民日报 2021-03-10, statistics.yaml
-``relief2021``), i.e. three months' employer contributions fewer.
-
-**Calibrated.** Fund spending per member (a retiree costs ``RETIRED_COST_RATIO`` times an in-service
-member: the 2024 bulletin's medical costs per head, 10258.35亿 / 10453.9万 against 8108.22亿 /
-27494.4万) and the share of the account money available in a year that members spend
-(``account_use``). The year-end account balance runs from the published 2019 balance.
+2019); a flexible worker pays on the region's base option, a retiree pays only where a policy sets
+a retiree rate. 2020: employers' medical contributions were halved from February to July
+(人民日报 2021-03-10, statistics.yaml ``relief2021``), i.e. three months' employer contributions
+fewer.
 
 Amounts are integer fen per record from the rules; weighted totals are floats in 亿元 (10⁸ yuan).
 """
@@ -33,14 +29,12 @@ from yibao.policy.registry import Registry
 from yibao.policy.resolve import Policy
 from yibao.sim.year import YearRules, contributions_year
 
-__all__ = ["FEN_PER_YI", "RELIEF_2020_EMPLOYER_MONTHS", "RETIRED_COST_RATIO", "YearFlows", "lab_policy",
+__all__ = ["FEN_PER_YI", "RELIEF_2020_EMPLOYER_MONTHS", "YearFlows", "lab_policy",
            "sample_columns", "year_flows"]
 
 FEN_PER_YI: Final = 10**10  # 1亿元 = 10⁸ yuan = 10¹⁰ fen
 #: 2020: employer medical contributions halved for six months (Feb-Jul) = three months fewer.
 RELIEF_2020_EMPLOYER_MONTHS: Final = 3
-#: Medical cost per retiree / per in-service member, 2024 bulletin (statistics.yaml yicai2025).
-RETIRED_COST_RATIO: Final = (10258.35 / 10453.9) / (8108.22 / 27494.4)
 
 
 @lru_cache(maxsize=16)

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from yibao.errors import InputError
 from yibao.policy.registry import default_registry
 from yibao.sim.assumptions import Assumptions, lab_assumptions
-from yibao.sim.calibrate import calibrated_years, fund_calibration
+from yibao.sim.calibrate import calibration as calibrate
 from yibao.sim.funds import lab_policy, sample_columns
 from yibao.sim.metrics import distribution, group_table, person_frame, winners_losers
 from yibao.sim.population import build_population
@@ -163,8 +163,7 @@ def run_scenario(
         for f in parts.glob("*.parquet"):
             f.unlink()
         state.write_text(json.dumps({"fingerprint": fp}))
-    calibration, _ = fund_calibration(agents=scenario.agents, seed=scenario.seed, assumptions=a)
-    cal = calibrated_years(agents=scenario.agents, seed=scenario.seed, assumptions=a)
+    calibration, _, cal = calibrate(agents=scenario.agents, seed=scenario.seed, assumptions=a)
     start = ProjectionStart(
         sample_columns(build_population(START_YEAR, scenario.agents, scenario.seed)),
         cal[START_YEAR],
