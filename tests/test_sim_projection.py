@@ -190,6 +190,12 @@ def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> N
     paths = pl.read_parquet(out / "paths.parquet")
     assert set(paths["variant"]) == {"baseline", "no_retirement_rise", "account_phase_out"}
     assert paths["draw"].n_unique() == 3 and paths["year"].max() == 2035
+    # unit members pay the composite's 6% + 2% of their declared bases; this year's fair rate is lower
+    # (they carry the retirees: pay-as-you-go)
+    fair = pl.read_parquet(out / "fair_rates.parquet").filter(
+        (pl.col("variant") == "baseline") & pl.col("status_name").str.contains("unit in service")
+    )
+    assert fair["rate_paid"][0] == pytest.approx(0.08, abs=1e-4) and 0 < fair["fair_rate"][0] < 0.08
     first_year = pl.read_parquet(out / "first_year.parquet").filter(pl.col("variant") == "account_phase_out")
     assert first_year["change_pooled_income"][0] == pytest.approx(-first_year["change_account_credits"][0])
     part = out / "parts" / "baseline__0002.parquet"

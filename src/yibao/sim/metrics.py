@@ -31,6 +31,7 @@ __all__ = [
     "AGE_BANDS",
     "concentration_index",
     "distribution",
+    "fair_rates",
     "group_table",
     "person_frame",
     "winners_losers",
@@ -65,6 +66,7 @@ def person_frame(kept: dict[str, np.ndarray], wage_index: float = 1.0) -> pl.Dat
             "fund_paid": (r["inpatient_fund"] + r["outpatient_fund"]) * scale,
             "account_credit": r["account_credit"] * scale,
             "net": benefits - contributions,
+            "base": r["base"] * scale,
         }
     )
     bands = [f"{lo}–{hi - 1}" for lo, hi in pairwise(AGE_BANDS)] + [f"{AGE_BANDS[-1]}+"]
@@ -153,4 +155,23 @@ def winners_losers(base: pl.DataFrame, reform: pl.DataFrame, by: str) -> pl.Data
             ((pl.col("change") * pl.col("weight")).sum() / pl.col("weight").sum()).alias("mean_change"),
         )
         .sort(by)
+    )
+
+
+def fair_rates(p: pl.DataFrame) -> pl.DataFrame:
+    """By in-service status: the rate paid (contributions / declared bases) and the actuarially fair
+    rate of the year (fund payments + account credits / declared bases) — the rate at which the
+    group's contributions would equal what it received (seed 000/002 on flexible workers' rates)."""
+    def total(c: str) -> pl.Expr:
+        return (pl.col(c) * pl.col("weight")).sum()
+
+    return (
+        p.filter(pl.col("status") < 2)
+        .group_by("status_name")
+        .agg(
+            pl.col("weight").sum().alias("persons"),
+            (total("contributions") / total("base")).alias("rate_paid"),
+            ((total("fund_paid") + total("account_credit")) / total("base")).alias("fair_rate"),
+        )
+        .sort("status_name")
     )

@@ -317,6 +317,23 @@ def render_report(r: ScenarioResult) -> str:
             ],
         )
     )
+    parts.append(
+        '<p class="note">费率 / rates: what each in-service group paid (contributions over declared bases) '
+        "and the rate at which its contributions would have equalled what it received this year "
+        "(fund payments and account credits over declared bases).</p>"
+    )
+    parts.append(
+        _table(
+            r.fair_rates,
+            [
+                ("variant", "方案 / variant", "t"),
+                ("status_name", "身份 / status", "t"),
+                ("persons", "人数 / persons", "int"),
+                ("rate_paid", "实缴费率 / rate paid", "pct"),
+                ("fair_rate", "精算公平费率 / actuarially fair rate", "pct"),
+            ],
+        )
+    )
     parts.append(_groups_chart(r, "decile", "按收入十分位的净受益 / Net benefit by income decile"))
     parts.append(_groups_chart(r, "age_band", "按年龄的净受益 / Net benefit by age"))
     parts.append(_groups_chart(r, "status_name", "按身份的净受益 / Net benefit by status"))

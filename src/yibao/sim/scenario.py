@@ -38,7 +38,7 @@ from yibao.policy.registry import default_registry
 from yibao.sim.assumptions import Assumptions, lab_assumptions
 from yibao.sim.calibrate import calibration as calibrate
 from yibao.sim.funds import lab_policy, sample_columns
-from yibao.sim.metrics import distribution, group_table, person_frame, winners_losers
+from yibao.sim.metrics import distribution, fair_rates, group_table, person_frame, winners_losers
 from yibao.sim.population import build_population
 from yibao.sim.projection import START_YEAR, ProjectionStart, assumption_draws, exhaustion_year, project
 from yibao.sim.regional import regional_comparison
@@ -143,6 +143,7 @@ class ScenarioResult:
     regional: pl.DataFrame
     assumptions: pl.DataFrame
     draws: pl.DataFrame
+    fair_rates: pl.DataFrame     # per variant and in-service status: rate paid and actuarially fair rate
 
 
 def _first_deficit(path: pl.DataFrame) -> int | None:
@@ -246,7 +247,7 @@ def _summarise(
             "first_deficit_year": pl.Int64,
         },
     )
-    groups, dist, winners = [], [], []
+    groups, dist, winners, fair = [], [], [], []
     same_people = {v.id: v.retirement_reform for v in scenario.all_variants()}
     base = people[BASELINE]
     for vid, p in people.items():
@@ -263,6 +264,7 @@ def _summarise(
                 )
                 winners.append(wl.with_columns(pl.lit(vid).alias("variant"), pl.lit(by).alias("grouping")))
         dist.append({"variant": vid} | distribution(p))
+        fair.append(fair_rates(p).with_columns(pl.lit(vid).alias("variant")))
     y = scenario.compare_year
     first = paths.filter((pl.col("draw") == 0) & (pl.col("year") == y)).select(
         "variant", "contributions", "account_credits", "pooled_income", "pooled_spending", "account_spending"
@@ -288,6 +290,7 @@ def _summarise(
         regional,
         a.table(),
         draws,
+        pl.concat(fair),
     )
 
 
@@ -303,6 +306,7 @@ def _write(r: ScenarioResult, out: Path) -> None:
         "regional",
         "assumptions",
         "draws",
+        "fair_rates",
     ):
         frame: pl.DataFrame = getattr(r, name)
         frame.write_parquet(out / f"{name}.parquet")

@@ -74,6 +74,7 @@ CLAIM_RESULTS: Final = (
 )
 #: Per-record results of a year, all int64 (fen, or a count for ``admissions``).
 RESULT_COLUMNS: Final = (
+    "base",
     "employer",
     "individual",
     "retiree",
@@ -131,6 +132,7 @@ def contributions_year(
     )
     pension = np.where(status >= 2, m["pension_fen"] // 12, 0)
     return {
+        "base": cols.base_fen * 12,
         "employer": cols.employer_total_fen * employer_months,
         "individual": cols.individual_total_fen * 12,
         "retiree": retiree_contribution(rules.snapshot, pension) * 12,
