@@ -136,6 +136,10 @@ def test_projection_paths(start: ProjectionStart) -> None:
     assert np.allclose(b["carried"][1:].to_numpy(), b["pooled_balance"][1:].to_numpy())
     # in-service membership follows the assumed growth (0% central)
     assert base["in_service"].to_numpy() == pytest.approx(base["in_service"][0], rel=1e-9)
+    # members retiring short of the minimum years pay the missing months: more of them when it rises
+    raised, _ = project(start, central, a, lab_policy(("minimum_years_raise",)), end_year=2040)
+    assert (raised["shortfall_payments"][1:] >= base["shortfall_payments"][1:]).all()
+    assert raised["shortfall_payments"][1] > base["shortfall_payments"][1] > 0
     stopped, _ = project(start, central, a, lab_policy(("account_phase_out",)), end_year=2040)
     assert (stopped["pooled_balance"][1:] > base["pooled_balance"][1:]).all()
     assert (

@@ -12,6 +12,8 @@ birth_date     date      date of birth
 original_age   int       statutory age before the 2025 rise: 60 (men), 50 or 55 (women)
 wage_yuan      float     yearly wage (in service; 0 for retirees)
 pension_yuan   float     yearly pension (retirees; 0 in service), optional, default 0
+months_paid    int       months of contributions so far (in service), optional, default every
+                         month since age 20
 weight         float     persons the row stands for, optional, default 1
 ============== ========= ==========================================================================
 
@@ -98,12 +100,20 @@ def load_extract(path: str | Path, year: int) -> pl.DataFrame:
     if (age < 0).any():
         i = int(np.argmax(age < 0))
         raise _bad("birth_date", i, str(birth[i]), f"不能晚于 {year} 年", f"must not be after {year}")
+    if "months_paid" in df.columns:
+        months = df["months_paid"].cast(pl.Int64).to_numpy()
+        for i in np.flatnonzero(months < 0)[:1]:
+            raise _bad("months_paid", int(i), int(months[i]), "不能为负", "must not be negative")
+    else:
+        months = np.maximum(age.astype(np.int64) - 20, 0) * 12
+    months = np.where(status >= 2, 0, months)
     out = pl.DataFrame(
         {
             "status": status,
             "male": np.array(sex) == "male",
             "age": age,
             "birth_month": birth_month,
+            "months_paid": months,
             "original_age": original.astype(np.int8),
             "wage_fen": np.round(money["wage_yuan"] * 100).astype(np.int64),
             "pension_fen": np.round(money["pension_yuan"] * 100).astype(np.int64),

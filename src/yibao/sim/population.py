@@ -26,9 +26,20 @@ import polars as pl
 from yibao.errors import InputError
 from yibao.sim.statistics import Statistics, national_statistics
 
-__all__ = ["ASSUMPTIONS", "BLOCK_SIZE", "COLUMNS", "STATUSES", "InsuredCounts", "PopulationPlan",
-           "between_years", "build_population", "insured_counts", "population_block", "population_plan",
-           "share_series"]
+__all__ = [
+    "ASSUMPTIONS",
+    "BLOCK_SIZE",
+    "COLUMNS",
+    "STATUSES",
+    "InsuredCounts",
+    "PopulationPlan",
+    "between_years",
+    "build_population",
+    "insured_counts",
+    "population_block",
+    "population_plan",
+    "share_series",
+]
 
 #: Statuses of the lab's members.
 STATUSES: Final = ("unit_in_service", "flexible_in_service", "unit_retired", "flexible_retired")
@@ -36,14 +47,20 @@ TEN_THOUSAND: Final = 10_000
 
 #: Assumptions of the sample that no published figure fixes yet, each with why.
 ASSUMPTIONS: Final = {
-    "in_service_age": {"value": "uniform from 18 to the original statutory age (men 60, women 50 or 55)",
-                       "source": "assumption: no published age distribution of in-service members was found"},
-    "retired_age": {"value": "the original statutory age + an exponential of mean 17 years, cut at 100",
-                    "source": "assumption"},
+    "in_service_age": {
+        "value": "uniform from 18 to the original statutory age (men 60, women 50 or 55)",
+        "source": "assumption: no published age distribution of in-service members was found",
+    },
+    "retired_age": {
+        "value": "the original statutory age + an exponential of mean 17 years, cut at 100",
+        "source": "assumption",
+    },
     "male_share": {"value": 0.5, "source": "assumption"},
-    "wage": {"value": "log-normal, σ 0.5, mean = the average wage of urban non-private units (unit "
-             "members) or private units (flexible workers)", "source": "statistics.yaml "
-             "avg_wage_urban_non_private / avg_wage_urban_private; σ is an assumption"},
+    "wage": {
+        "value": "log-normal, σ 0.5, mean = the average wage of urban non-private units (unit "
+        "members) or private units (flexible workers)",
+        "source": "statistics.yaml avg_wage_urban_non_private / avg_wage_urban_private; σ is an assumption",
+    },
 }
 
 
@@ -110,22 +127,31 @@ def insured_counts(year: int, stats: Statistics | None = None, held_out: int | N
     hide = frozenset({held_out}) if held_out is not None else frozenset()
     totals = stats.figures["employee_enrollees"].by_year()
     if year not in totals:
-        raise InputError("year", year, f"无该年参保人数（可用 {min(totals)}–{max(totals)}）",
-                         f"no enrollee count for that year (available {min(totals)}–{max(totals)})")
+        raise InputError(
+            "year",
+            year,
+            f"无该年参保人数（可用 {min(totals)}–{max(totals)}）",
+            f"no enrollee count for that year (available {min(totals)}–{max(totals)})",
+        )
     total_all = stats.figures["employee_enrollees"].by_year(hide)
     retired, how_r = share_series(stats.figures["employee_retired"].by_year(hide), total_all, year)
-    flexible, how_f = share_series(stats.figures["flexible_and_other_enrollees"].by_year(hide), total_all,
-                                   year)
+    flexible, how_f = share_series(
+        stats.figures["flexible_and_other_enrollees"].by_year(hide), total_all, year
+    )
     total = round(totals[year] * TEN_THOUSAND)
     n_retired = round(total * retired)
     n_flexible = round(total * flexible)
     # the flexible share applies alike to in-service members and retirees (assumption: no split found)
     flex_retired = round(n_retired * flexible)
-    by_status = {"unit_in_service": total - n_retired - (n_flexible - flex_retired),
-                 "flexible_in_service": n_flexible - flex_retired,
-                 "unit_retired": n_retired - flex_retired, "flexible_retired": flex_retired}
-    return InsuredCounts(year, total, by_status, retired, flexible, {"retired_share": how_r,
-                                                                    "flexible_share": how_f})
+    by_status = {
+        "unit_in_service": total - n_retired - (n_flexible - flex_retired),
+        "flexible_in_service": n_flexible - flex_retired,
+        "unit_retired": n_retired - flex_retired,
+        "flexible_retired": flex_retired,
+    }
+    return InsuredCounts(
+        year, total, by_status, retired, flexible, {"retired_share": how_r, "flexible_share": how_f}
+    )
 
 
 #: Records per random-number block. Every block draws from its own stream, keyed by (seed, year,
@@ -142,11 +168,12 @@ class PopulationPlan:
 
     year: int
     seed: int
-    records: tuple[int, ...]   # records per status
-    persons: tuple[int, ...]   # persons per status (the counts)
+    records: tuple[int, ...]  # records per status
+    persons: tuple[int, ...]  # persons per status (the counts)
     wages: tuple[float, float]  # average yearly wage (yuan): non-private units, private units
     women_50_share: float
     pension_to_wage: float
+    career: tuple[float, float, float, float]  # contribution start age low, high; continuity low, high
 
     @property
     def total(self) -> int:
@@ -157,8 +184,9 @@ class PopulationPlan:
         return -(-self.total // BLOCK_SIZE)
 
 
-def population_plan(year: int, agents: int | None, seed: int, stats: Statistics | None = None,
-                    held_out: int | None = None) -> PopulationPlan:
+def population_plan(
+    year: int, agents: int | None, seed: int, stats: Statistics | None = None, held_out: int | None = None
+) -> PopulationPlan:
     """The plan of a sample of ``agents`` records, or of the whole membership (``agents=None``:
     one record per person, every weight 1)."""
     from yibao.sim.assumptions import lab_assumptions
@@ -170,9 +198,18 @@ def population_plan(year: int, agents: int | None, seed: int, stats: Statistics 
     persons = tuple(counts.by_status[s] for s in STATUSES)
     records = persons if agents is None else tuple(max(1, round(agents * n / counts.total)) for n in persons)
     wages = _wages(stats, year)
-    return PopulationPlan(year, seed, records, persons, (wages["non_private"], wages["private"]),
-                          float(lab_assumptions()["women_original_age_50_share"]),
-                          float(lab_assumptions()["pension_to_wage"]))
+    a = lab_assumptions()
+    start, cont = a["contribution_start_age"], a["contribution_continuity"]
+    return PopulationPlan(
+        year,
+        seed,
+        records,
+        persons,
+        (wages["non_private"], wages["private"]),
+        float(a["women_original_age_50_share"]),
+        float(a["pension_to_wage"]),
+        (float(start["low"]), float(start["high"]), float(cont["low"]), float(cont["high"])),
+    )
 
 
 def population_block(plan: PopulationPlan, block: int) -> dict[str, np.ndarray]:
@@ -190,28 +227,56 @@ def population_block(plan: PopulationPlan, block: int) -> dict[str, np.ndarray]:
     retired = status >= 2
     # in service: uniform from 18 to the original statutory age; retired: that age + exponential(17)
     u = rng.random(n)
-    years = np.where(retired, np.minimum(original_age + rng.exponential(17.0, n), 100.0),
-                     18 + u * (original_age - 18))
+    years = np.where(
+        retired, np.minimum(original_age + rng.exponential(17.0, n), 100.0), 18 + u * (original_age - 18)
+    )
     birth_month = (plan.year * 12 + 11 - np.floor(years * 12)).astype(np.int32)
     age = (plan.year - birth_month // 12).astype(np.int16)
     flexible = (status == 1) | (status == 3)
     mean = np.where(flexible, plan.wages[1], plan.wages[0])
     sigma = 0.5
-    wage = np.where(retired, 0.0, mean * np.exp(rng.normal(-sigma**2 / 2, sigma, n)))
-    spread = np.exp(rng.normal(-0.3**2 / 2, 0.3, n))
+    wage = np.where(retired, 0.0, mean * np.exp(rng.normal(-(sigma**2) / 2, sigma, n)))
+    spread = np.exp(rng.normal(-(0.3**2) / 2, 0.3, n))
     pension = np.where(retired, plan.wages[0] * plan.pension_to_wage * spread, 0.0)
     weights = np.array([p / r for p, r in zip(plan.persons, plan.records, strict=True)])
-    return {"status": status, "male": male, "age": age, "birth_month": birth_month,
-            "original_age": original_age, "wage_fen": np.round(wage * 100).astype(np.int64),
-            "pension_fen": np.round(pension * 100).astype(np.int64), "weight": weights[status]}
+    # months paid so far (in service), from their own stream so the draws above stay as they were
+    career = np.random.default_rng(np.random.SeedSequence([plan.seed, plan.year, block, 3]))
+    a_lo, a_hi, c_lo, c_hi = plan.career
+    start_age = career.uniform(a_lo, a_hi, n)
+    continuity = career.uniform(c_lo, c_hi, n)
+    months = np.where(retired, 0, np.round(np.maximum(years - start_age, 0) * 12 * continuity)).astype(
+        np.int64
+    )
+    return {
+        "status": status,
+        "male": male,
+        "age": age,
+        "birth_month": birth_month,
+        "months_paid": months,
+        "original_age": original_age,
+        "wage_fen": np.round(wage * 100).astype(np.int64),
+        "pension_fen": np.round(pension * 100).astype(np.int64),
+        "weight": weights[status],
+    }
 
 
 #: The columns of a population block and of the sample frame.
-COLUMNS: Final = ("status", "male", "age", "birth_month", "original_age", "wage_fen", "pension_fen", "weight")
+COLUMNS: Final = (
+    "status",
+    "male",
+    "age",
+    "birth_month",
+    "months_paid",
+    "original_age",
+    "wage_fen",
+    "pension_fen",
+    "weight",
+)
 
 
-def build_population(year: int, agents: int, seed: int, stats: Statistics | None = None,
-                     held_out: int | None = None) -> pl.DataFrame:
+def build_population(
+    year: int, agents: int, seed: int, stats: Statistics | None = None, held_out: int | None = None
+) -> pl.DataFrame:
     """``agents`` weighted records of the year's members (``COLUMNS``).
 
     The weights of each status add up to :func:`insured_counts` exactly (float weights; the sum is

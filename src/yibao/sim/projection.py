@@ -6,7 +6,9 @@ From the calibrated 2024 sample (:mod:`yibao.sim.calibrate`), each following yea
    (:mod:`yibao.sim.demography`).
 2. **Retirement**: in-service members who reach the statutory age in the year retire — with the
    2025 rise (:mod:`yibao.rules.retirement_age`) or, to measure it, without. A new retiree's
-   pension is ``pension_to_wage`` of the average wage.
+   pension is ``pension_to_wage`` of the average wage. A member retiring short of
+   ``retirement.min_years`` pays the missing months then (:func:`yibao.rules.retirement.assess_retirement`,
+   the composite's lump-sum rule): pooled income of the year.
 3. **Entries and exits**: in-service membership then moves by ``in_service_growth`` a year:
    new members aged 18–30 enter (status, sex and wage like today's members), or, when it falls,
    in-service weights shrink alike.
@@ -36,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from yibao.policy.resolve import Policy
+from yibao.rules.retirement import assess_retirement
 from yibao.rules.retirement_age import statutory_retirement_month
 from yibao.sim.assumptions import Assumptions
 from yibao.sim.calibrate import CalibratedYear
@@ -165,11 +168,25 @@ def _entrants(
         "male": male,
         "age": (year - birth // 12).astype(np.int16),
         "birth_month": birth,
+        "months_paid": np.zeros(count, np.int64),
         "original_age": original,
         "wage_fen": wage,
         "pension_fen": np.zeros(count, np.int64),
         "weight": np.full(count, weight),
     }
+
+
+def _shortfall_payments(m: dict[str, np.ndarray], retire: np.ndarray, rules: YearRules) -> float:
+    """What members retiring short of the minimum years pay for the missing months (亿元, the
+    rules' yuan): :func:`yibao.rules.retirement.assess_retirement` on their months paid."""
+    idx = np.flatnonzero(retire)
+    if not idx.size:
+        return 0.0
+    months = m["months_paid"][idx]
+    zeros = np.zeros(idx.size, np.int64)
+    sex = (~m["male"][idx]).astype(np.int64)  # 0 male, 1 female
+    cols = assess_retirement(rules.snapshot, sex, months, zeros, zeros, months, zeros, price_shortfall=True)
+    return float(m["weight"][idx] @ cols.shortfall_payment_fen) / FEN_PER_YI
 
 
 def project(
@@ -201,10 +218,13 @@ def project(
     rows = []
     kept = None
     for year in range(START_YEAR, end_year + 1):
+        shortfall = 0.0
         if year > START_YEAR:
             m["age"] = (year - m["birth_month"] // 12).astype(np.int16)
             m["weight"] = m["weight"] * (1 - death_rate(m["age"], m["male"], year, _with_draw(a, draw)))
+            m["months_paid"] = np.where(m["status"] < 2, m["months_paid"] + 12, m["months_paid"])
             retire = (m["status"] < 2) & (m["retire_month"] <= year * 12 + 11)
+            shortfall = _shortfall_payments(m, retire, rules(year))
             m["status"] = np.where(retire, m["status"] + 2, m["status"]).astype(np.int8)
             m["pension_fen"] = np.where(retire, pension_fen, m["pension_fen"])
             m["wage_fen"] = np.where(retire, 0, m["wage_fen"])
@@ -232,7 +252,7 @@ def project(
         cost_index = (1 + draw.excess_cost_growth) ** (year - START_YEAR)
         t, res = _year_results(m, rules(year), c, cost_index, seed, keep=year == keep_year)
         w = m["weight"]
-        contributions = (t["employer"] + t["individual"] + t["retiree"]) * wage_index
+        contributions = (t["employer"] + t["individual"] + t["retiree"] + shortfall) * wage_index
         credits = t["account_credit"] * wage_index
         spending = (t["inpatient_fund"] + t["outpatient_fund"]) * wage_index
         available = account + credits
@@ -248,6 +268,7 @@ def project(
                 "in_service": float(w[~retired].sum()),
                 "retired": float(w[retired].sum()),
                 "contributions": contributions,
+                "shortfall_payments": shortfall * wage_index,
                 "account_credits": credits,
                 "pooled_income": contributions - credits,
                 "pooled_spending": spending,
