@@ -40,6 +40,10 @@ def _register() -> None:
     from yibao.cli import admin_demo
 
     app.command("demo")(admin_demo.demo)
+    from yibao.cli.admin_common import guard
+    from yibao.cli.serve import serve
+
+    app.command("serve")(guard(serve))
     policy.app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)

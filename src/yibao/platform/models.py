@@ -18,7 +18,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 
 from yibao.rules.settlement_kernel import ACC_COLUMNS
 
@@ -34,7 +44,18 @@ __all__ = [
     "SingleOut",
 ]
 
-Amount = Annotated[str | int | float, Field(description="元 / yuan, e.g. \"123.45\"")]
+# strict members: a JSON true/false is not an amount (lax validation would read it as 1/0)
+Amount = Annotated[StrictStr | StrictInt | StrictFloat, Field(description="元 / yuan, e.g. \"123.45\"")]
+
+
+def _date_text(v: object) -> object:
+    # a date is written YYYY-MM-DD; lax validation would also read a number as a Unix time
+    if isinstance(v, (str, dt.date)):
+        return v
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
 Yuan = Annotated[str, Field(description="元 / yuan, two decimals, e.g. \"123.45\"",
                             pattern=r"^-?\d+\.\d{2}$")]
 
@@ -51,13 +72,13 @@ class ClaimIn(_In):
     hosp_lv: str = Field(description="医疗机构等级: pharmacy, community, level_1, level_2, level_3, "
                                      "level_3a")
     psn_type: str = Field(description="人员类别: in_service, flexible, retired")
-    age: int = Field(description="年龄 on the settlement date")
-    retired_on: dt.date | None = Field(None, description="退休日期 (for retired_early classes)")
-    setl_date: dt.date = Field(description="结算日期 / date of service, YYYY-MM-DD")
+    age: StrictInt = Field(description="年龄 on the settlement date")
+    retired_on: IsoDate | None = Field(None, description="退休日期 (for retired_early classes)")
+    setl_date: IsoDate = Field(description="结算日期 / date of service, YYYY-MM-DD")
     insuplc_admdvs: str | None = Field(None, description="参保地 (region code); default --region")
     mdtrtarea_admvs: str | None = Field(None, description="就医地; differs from insuplc_admdvs → "
                                                           "remote care")
-    remote_registered: bool = Field(False, description="异地就医已备案 (registered or referred)")
+    remote_registered: StrictBool = Field(False, description="异地就医已备案 (registered or referred)")
     medfee_sumamt: Amount
     fulamt_ownpay_amt: Amount = "0"
     overlmt_selfpay: Amount = "0"
@@ -69,8 +90,8 @@ class ClaimIn(_In):
                                      "same document, else 0")
     mulaid_balc: Amount | None = Field(None, description="家庭共济 balance available; omitted: "
                                        "what this psn_no's previous claim left, else 0")
-    benefit_share: str | int | float = Field("100%", description="待遇比例, e.g. \"50%\" in a "
-                                                                 "reduced-benefit wait; 0 = none")
+    benefit_share: StrictStr | StrictInt | StrictFloat = Field(
+        "100%", description="待遇比例, e.g. \"50%\" in a reduced-benefit wait; 0 = none")
 
 
 def _acc_model() -> type[BaseModel]:

@@ -1,0 +1,116 @@
+"""Errors as the API returns them: one JSON shape, Chinese and English, never a traceback.
+
+``{"error": {"code", "field", "value", "zh", "en", "request_id"}}`` with status 422 for bad input
+(:class:`~yibao.errors.InputError`, request validation), 404 for an unknown region, 409 for a
+parameter whose source is still missing, 500 (logged with the request id, no detail) otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from yibao.errors import InputError, UnknownParameterError, UnknownRegionError, YibaoError
+
+__all__ = ["ERROR_RESPONSES", "ErrorOut", "error_body", "install"]
+
+log = logging.getLogger("yibao.api")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    field: str | None = None
+    value: Any = None
+    zh: str
+    en: str
+    request_id: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorDetail
+
+
+#: Documented on every route (schemathesis checks that each response matches the spec).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "请求无法解析 / malformed request"},
+    404: {"model": ErrorOut, "description": "没有这个地区或地址 / no such region or path"},
+    409: {"model": ErrorOut, "description": "所需参数尚无来源 / a needed parameter has no source yet"},
+    422: {"model": ErrorOut, "description": "输入无效 / invalid input (field, value, what is accepted)"},
+}
+_STATUS = {InputError: 422, UnknownRegionError: 404, UnknownParameterError: 409}
+
+
+def error_body(
+    request: Request, code: str, zh: str, en: str, field: str | None = None, value: Any = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "field": field,
+            "value": value,
+            "zh": zh,
+            "en": en,
+            "request_id": getattr(request.state, "request_id", None),
+        }
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(YibaoError)
+    async def yibao_error(request: Request, exc: YibaoError) -> JSONResponse:
+        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 422)
+        field: str | None
+        value: Any
+        if isinstance(exc, UnknownRegionError):
+            field, value = "region", exc.given
+        else:
+            field = getattr(exc, "field", None) or getattr(exc, "key", None)
+            value = getattr(exc, "value", None)
+        body = error_body(request, type(exc).__name__, exc.zh, exc.en, field, _jsonable(value))
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        value = None if err.get("type") == "missing" else _jsonable(err.get("input"))
+        body = error_body(
+            request,
+            "InputError",
+            f"字段 {field} 的值无效：{err.get('msg')}",
+            f"field {field}: invalid value: {err.get('msg')}",
+            field,
+            value,
+        )
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        zh = {404: "没有这个地址", 405: "不支持该方法"}.get(exc.status_code, "请求无法处理")
+        body = error_body(request, f"HTTP{exc.status_code}", zh, str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"request_id": getattr(request.state, "request_id", None)})
+        body = error_body(
+            request,
+            "InternalError",
+            "内部错误，已记录；请把请求编号告诉管理员",
+            "internal error, logged; give the request id to an administrator",
+        )
+        return JSONResponse(body, status_code=500)
