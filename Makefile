@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit postgres system bench-quick bench bench-admin mutation migration clean
+.PHONY: run test lint typecheck unit postgres system bench-quick bench bench-admin mutation migration clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ bench-quick: $(STAMP)
 	$(BIN)/yibao bench --quick
 
 test: lint typecheck unit bench-quick
+
+# The browser tests save the main pages into tests/.screenshots/ (ignored); this refreshes the
+# committed copies the README shows.
+screenshots: $(STAMP) system
+	$(BIN)/pytest -q tests/test_web_browser.py
+	mkdir -p docs/screenshots && cp tests/.screenshots/*.png docs/screenshots/
 
 bench: $(STAMP)
 	$(BIN)/yibao bench rules

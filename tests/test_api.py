@@ -127,3 +127,21 @@ def test_openapi_no_server_error_and_no_schema_violation(case: schemathesis.Case
     the total): that 422 is the answer, so the check that every schema-valid request succeeds is
     left out."""
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+
+def test_scheme_choice_names_what_is_unknown() -> None:
+    """Seed 001's three options for a Beijing flexible worker with a Wuhan hukou: the employee option
+    is priced by Beijing's rules (7% on the lowest base, 12 months) and its typical admission settled;
+    resident insurance's settlement rules are not sourced anywhere yet, and the option says so."""
+    import datetime as dt
+
+    from yibao.rules.scheme_choice import TYPICAL_ADMISSION_FEN, compare_schemes
+
+    reg = get_registry()
+    employee, at_work, at_hukou = compare_schemes(
+        reg.policy("beijing"), reg.policy("wuhan"), dt.date(2025, 3, 1), 600_000
+    )
+    assert employee.scheme == "employee_at_work" and employee.cost_year_fen == 691_572
+    assert employee.reimbursement_fen is not None and 0 < employee.reimbursement_fen < TYPICAL_ADMISSION_FEN
+    assert at_work.reimbursement_fen is None and "resident.inpatient.ratio" in at_work.unknown
+    assert "remote.registered_ratio_reduction" in at_hukou.unknown and at_hukou.region.startswith("武汉")

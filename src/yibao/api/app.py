@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from yibao import __version__
 from yibao.api import errors, middleware
 from yibao.api.deps import get_registry
 from yibao.api.routers import calc, policy
+from yibao.web import pages
 
 __all__ = ["create_app"]
 
@@ -41,6 +43,8 @@ def create_app() -> FastAPI:
         regions = get_registry().regions()
         return {"status": "ready", "regions": len(regions)}
 
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.static_dir()), name="static")
     app.include_router(policy.router, responses=errors.ERROR_RESPONSES)
     app.include_router(calc.router, responses=errors.ERROR_RESPONSES)
     return app

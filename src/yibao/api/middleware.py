@@ -17,7 +17,7 @@ log = logging.getLogger("yibao.api.access")
 #: Sent with every response. The pages load nothing from elsewhere (no CDN), so the content
 #: security policy allows only this origin; inline scripts are not allowed.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
