@@ -13,18 +13,12 @@ from typing import Any
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from yibao.errors import InputError
+from yibao.sim.statistics import Source
 
 __all__ = ["Assumption", "Assumptions", "lab_assumptions"]
-
-
-class _Source(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str
-    href: str
-    confidence: str = Field(pattern="^(high|medium|low)$")
 
 
 class Assumption(BaseModel):
@@ -39,7 +33,7 @@ class Assumption(BaseModel):
 
 class Assumptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    sources: dict[str, _Source]
+    sources: dict[str, Source]
     parameters: dict[str, Assumption]
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from yibao.errors import InputError
 
-__all__ = ["FIGURES", "Figure", "Statistics", "national_statistics"]
+__all__ = ["FIGURES", "Figure", "Source", "Statistics", "national_statistics"]
 
 #: The figures the file must hold.
 FIGURES: Final = ("employee_enrollees", "employee_in_service", "employee_retired",

@@ -72,22 +72,10 @@ CLAIM_RESULTS: Final = (
     "inpatient_in_scope",
     "personal",
 )
+#: Per-record results of the contributions (fen).
+CONTRIBUTION_RESULTS: Final = ("base", "employer", "individual", "retiree", "account_credit")
 #: Per-record results of a year, all int64 (fen, or a count for ``admissions``).
-RESULT_COLUMNS: Final = (
-    "base",
-    "employer",
-    "individual",
-    "retiree",
-    "account_credit",
-    "admissions",
-    "inpatient_cost",
-    "outpatient_cost",
-    "inpatient_fund",
-    "outpatient_fund",
-    "large_amount",
-    "inpatient_in_scope",
-    "personal",
-)
+RESULT_COLUMNS: Final = CONTRIBUTION_RESULTS + CLAIM_RESULTS
 
 
 class YearRules:
