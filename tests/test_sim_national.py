@@ -82,7 +82,7 @@ def test_bench_lab_quick_reports_the_three_measures() -> None:
     result = CliRunner().invoke(app, ["lab", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     r = json.loads(result.stdout)
-    assert r["records"] == 300_001 and r["peak_rss_bytes"] > 0 and r["seconds"] > 0
+    assert r["records"] == 300_001 and r["peak_rss_bytes"] > 0 and "records_per_s" in r
     assert r["projection_records"] >= 1_000
     assert r["projection_exhaustion_year"] is None or r["projection_exhaustion_year"] > 2024
     # the same work on both sides: the peer's rows are the sample's in-service members and admissions

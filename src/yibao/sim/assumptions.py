@@ -8,15 +8,13 @@ parameter's source and notes that it was changed, so a report always shows what 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from yibao.errors import InputError
-from yibao.sim.statistics import Source
+from yibao.sim.statistics import Source, load_shipped
 
 __all__ = ["Assumption", "Assumptions", "lab_assumptions"]
 
@@ -104,13 +102,4 @@ class Assumptions(BaseModel):
 @lru_cache(maxsize=1)
 def lab_assumptions() -> Assumptions:
     """The shipped assumptions, validated (a broken file is a bilingual error naming the entry)."""
-    text = resources.files("yibao.sim").joinpath("assumptions.yaml").read_text(encoding="utf-8")
-    try:
-        return Assumptions.model_validate(yaml.safe_load(text))
-    except ValidationError as e:
-        raise InputError(
-            "assumptions.yaml",
-            str(e.errors()[0]["loc"]),
-            "假设文件无效",
-            f"invalid assumptions file: {e.errors()[0]['msg']}",
-        ) from None
+    return load_shipped("assumptions.yaml", Assumptions)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
-from typing import Final
+from typing import Final, TypeVar
 
 import polars as pl
 import yaml
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from yibao.errors import InputError
 
-__all__ = ["FIGURES", "Figure", "Source", "Statistics", "national_statistics"]
+__all__ = ["FIGURES", "Figure", "Source", "Statistics", "load_shipped", "national_statistics"]
 
 #: The figures the file must hold.
 FIGURES: Final = ("employee_enrollees", "employee_in_service", "employee_retired",
@@ -79,14 +79,23 @@ class Statistics(BaseModel):
         return pl.DataFrame(rows).sort("figure", "year")
 
 
-@lru_cache(maxsize=1)
-def national_statistics() -> Statistics:
-    """The shipped ``statistics.yaml``, validated (a broken file names the problem)."""
-    text = resources.files("yibao.sim").joinpath("statistics.yaml").read_text(encoding="utf-8")
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_shipped(name: str, model: type[M]) -> M:
+    """A YAML file shipped in ``yibao.sim``, validated by ``model``; a broken file is a bilingual
+    error naming the file, the entry and the problem."""
+    text = resources.files("yibao.sim").joinpath(name).read_text(encoding="utf-8")
     try:
-        return Statistics.model_validate(yaml.safe_load(text))
+        return model.model_validate(yaml.safe_load(text))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"statistics.yaml:{where}", first.get("input"), f"统计数据文件有误：{first['msg']}",
-                         f"the statistics file is wrong: {first['msg']}") from None
+        raise InputError(f"{name}:{where}", first.get("input"), f"数据文件有误：{first['msg']}",
+                         f"the data file is wrong: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def national_statistics() -> Statistics:
+    """The shipped ``statistics.yaml``, validated (a broken file names the problem)."""
+    return load_shipped("statistics.yaml", Statistics)
