@@ -33,7 +33,7 @@ from yibao.money import fen_to_yuan_str, parse_yuan, rate_bp_to_str
 from yibao.policy.resolve import Snapshot
 from yibao.rules.accounts import credit_accounts, explain_account
 from yibao.rules.contribution import ContributionParams, assess_contributions, person_type_codes
-from yibao.rules.contribution_explain import explain_contribution
+from yibao.rules.contribution_explain import assess_one
 from yibao.rules.eligibility import REASON_TEXT, Reason, assess_eligibility, explain_eligibility
 from yibao.rules.explain import Explanation
 from yibao.rules.retirement import SEXES, RetirementReason, assess_retirement, explain_retirement
@@ -93,13 +93,9 @@ def _month_str(m: int) -> str:
 # -- one row per command -------------------------------------------------------------------------
 
 def _contribution(snap: Snapshot, item: Item) -> Row:
-    kind = person_type_codes([str(item.get("person_type", "in_service"))])
-    wage = _money(item, "wage")
-    option = _int(item, "option", 0)
-    params = ContributionParams.from_snapshot(snap)
-    cols = assess_contributions([wage], kind, params, option=[option])
-    out = {k.removesuffix("_fen"): fen_to_yuan_str(v) for k, v in cols.row(0).items()}
-    return out, explain_contribution(params, cols, 0, int(kind[0]), wage, option)
+    amounts, ex = assess_one(snap, _money(item, "wage"), str(item.get("person_type", "in_service")),
+                             _int(item, "option", 0))
+    return {k: fen_to_yuan_str(v) for k, v in amounts.items()}, ex
 
 
 def _account(snap: Snapshot, item: Item) -> Row:

@@ -7,6 +7,7 @@ and the parameters that compiled them — never a second calculation (ARCHITECTU
 from __future__ import annotations
 
 from yibao.money import fen_to_yuan_str, rate_bp_to_str
+from yibao.policy.resolve import Snapshot
 from yibao.rules.contribution import (
     COLUMNS,
     F_EMP_BASIC,
@@ -22,10 +23,23 @@ from yibao.rules.contribution import (
     PERSON_TYPES,
     ContributionColumns,
     ContributionParams,
+    assess_contributions,
+    person_type_codes,
 )
 from yibao.rules.explain import Explanation, ParamUse, Step, param_use
 
-__all__ = ["explain_contribution"]
+__all__ = ["assess_one", "explain_contribution"]
+
+
+def assess_one(snap: Snapshot, wage_fen: int, person_type: str,
+               option: int = 0) -> tuple[dict[str, int], Explanation]:
+    """One person's month, as the counter, the CLI and the web calculator show it: every column and
+    total in fen, named without the ``_fen`` suffix, and the explanation."""
+    kind = person_type_codes([person_type])
+    params = ContributionParams.from_snapshot(snap)
+    cols = assess_contributions([wage_fen], kind, params, option=[option])
+    amounts = {k.removesuffix("_fen"): v for k, v in cols.row(0).items()}
+    return amounts, explain_contribution(params, cols, 0, int(kind[0]), wage_fen, option)
 
 _TYPE_ZH = {"in_service": "在职职工", "flexible": "灵活就业人员", "new_form": "新就业形态劳动者",
             "retiree": "退休人员"}

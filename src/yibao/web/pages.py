@@ -14,20 +14,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from yibao.api.deps import get_registry
+from yibao.api.routers.calc import COLUMN_NAMES
 from yibao.cli.policy_view import show_value
 from yibao.errors import YibaoError
 from yibao.money import fen_to_yuan_str, parse_yuan
 from yibao.platform.models import ClaimIn
 from yibao.platform.settle import settle_inputs
 from yibao.policy.catalog import CATALOGUE
-from yibao.rules.contribution import COLUMNS, ContributionParams, assess_contributions, person_type_codes
-from yibao.rules.contribution_explain import explain_contribution
+from yibao.rules.contribution import PERSON_TYPES
+from yibao.rules.contribution_explain import assess_one
 from yibao.rules.scheme_choice import compare_schemes
 from yibao.web.i18n import lang_of, t
 
@@ -35,7 +35,6 @@ __all__ = ["COMPARED", "router", "static_dir"]
 
 router = APIRouter(include_in_schema=False)
 _TEMPLATES = Jinja2Templates(directory=str(resources.files("yibao.web").joinpath("templates")))
-_PERSON_TYPES = ("in_service", "flexible", "new_form", "retiree")
 #: Parameters on the regional comparison page, in this order.
 COMPARED = (
     "contribution.employer_rate.basic",
@@ -111,27 +110,10 @@ def calculator(
     try:
         day = _date(date, "date")
         if wage:
-            if person_type not in _PERSON_TYPES:
-                from yibao.errors import InputError
-
-                raise InputError(
-                    "person_type",
-                    person_type,
-                    "应为 " + "、".join(_PERSON_TYPES),
-                    "must be one of " + ", ".join(_PERSON_TYPES),
-                )
             snap = get_registry().policy(region).at(day)
-            params = ContributionParams.from_snapshot(snap)
-            fen = parse_yuan(wage, "wage")
-            ptype = person_type_codes([person_type])
-            cols = assess_contributions(np.array([fen]), ptype, params)
-            ex = explain_contribution(params, cols, 0, int(ptype[0]), fen)
+            fen, ex = assess_one(snap, parse_yuan(wage, "wage"), person_type)
             ctx["contribution"] = {
-                "rows": [
-                    (n.removesuffix("_fen"), fen_to_yuan_str(int(cols.data[j][0])))
-                    for j, n in enumerate(COLUMNS)
-                    if int(cols.data[j][0])
-                ],
+                "rows": [(n, fen_to_yuan_str(fen[n])) for n in COLUMN_NAMES if fen[n]],
                 "steps": ex.as_json(lg),
             }
         if total:
@@ -169,7 +151,7 @@ def calculator(
         ctx["error"] = _error(e)
     except ValueError as e:  # pydantic validation of the claim fields
         ctx["error"] = {"zh": f"输入无效：{e}".splitlines()[0], "en": f"invalid input: {e}".splitlines()[0]}
-    return _page(request, "calculator.html", lg, person_types=_PERSON_TYPES, **ctx)
+    return _page(request, "calculator.html", lg, person_types=PERSON_TYPES, **ctx)
 
 
 @router.get("/chooser", response_class=HTMLResponse)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -22,11 +21,13 @@ from yibao.money import fen_to_yuan_str, parse_yuan
 from yibao.platform.models import ClaimIn, IsoDate
 from yibao.platform.settle import settle_inputs
 from yibao.policy.registry import Registry
-from yibao.rules.contribution import COLUMNS, ContributionParams, assess_contributions, person_type_codes
-from yibao.rules.contribution_explain import explain_contribution
+from yibao.rules.contribution import COLUMNS
+from yibao.rules.contribution_explain import assess_one
 
 __all__ = ["router"]
 
+#: The assessment's columns, as the API names them (yuan strings).
+COLUMN_NAMES = tuple(c.removesuffix("_fen") for c in COLUMNS)
 router = APIRouter(prefix="/api/v1/calc", tags=["calculators / 计算器"])
 
 
@@ -103,21 +104,9 @@ def contribution(
     body: ContributionIn, registry: Annotated[Registry, Depends(get_registry)]
 ) -> ContributionOut:
     snap = registry.policy(body.region).at(body.date)
-    params = ContributionParams.from_snapshot(snap)
-    wage = np.array([parse_yuan(body.wage, "wage")], dtype=np.int64)
-    ptype = person_type_codes([body.person_type])
-    cols = assess_contributions(
-        wage,
-        ptype,
-        params,
-        option=np.array([body.option], dtype=np.int8) if body.person_type == "flexible" else None,
-    )
-    amounts = {
-        name.removesuffix("_fen"): fen_to_yuan_str(int(cols.data[j][0])) for j, name in enumerate(COLUMNS)
-    }
-    ex = explain_contribution(
-        params, cols, 0, int(ptype[0]), int(wage[0]), body.option if body.person_type == "flexible" else 0
-    )
+    option = body.option if body.person_type == "flexible" else 0
+    fen, ex = assess_one(snap, parse_yuan(body.wage, "wage"), body.person_type, option)
+    amounts = {name: fen_to_yuan_str(fen[name]) for name in COLUMN_NAMES}
     return ContributionOut(
         amounts=amounts,
         explanation_zh=[ExplainStep(**s) for s in ex.as_json("zh")],
