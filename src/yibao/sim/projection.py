@@ -217,11 +217,12 @@ def project(
     in_service_prev = float(m["weight"][m["status"] < 2].sum())
     rows = []
     kept = None
+    mortality = _with_draw(a, draw)  # the draw's mortality improvement, once for every year
     for year in range(START_YEAR, end_year + 1):
         shortfall = 0.0
         if year > START_YEAR:
             m["age"] = (year - m["birth_month"] // 12).astype(np.int16)
-            m["weight"] = m["weight"] * (1 - death_rate(m["age"], m["male"], year, _with_draw(a, draw)))
+            m["weight"] = m["weight"] * (1 - death_rate(m["age"], m["male"], year, mortality))
             m["months_paid"] = np.where(m["status"] < 2, m["months_paid"] + 12, m["months_paid"])
             retire = (m["status"] < 2) & (m["retire_month"] <= year * 12 + 11)
             shortfall = _shortfall_payments(m, retire, rules(year))

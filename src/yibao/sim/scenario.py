@@ -40,7 +40,7 @@ from yibao.sim.calibrate import calibration as calibrate
 from yibao.sim.funds import lab_policy, sample_columns
 from yibao.sim.metrics import distribution, fair_rates, group_table, person_frame, winners_losers
 from yibao.sim.population import build_population
-from yibao.sim.projection import START_YEAR, ProjectionStart, assumption_draws, exhaustion_year, project
+from yibao.sim.projection import START_YEAR, Draw, ProjectionStart, assumption_draws, exhaustion_year, project
 from yibao.sim.regional import regional_comparison
 
 __all__ = [
@@ -143,7 +143,7 @@ class ScenarioResult:
     regional: pl.DataFrame
     assumptions: pl.DataFrame
     draws: pl.DataFrame
-    fair_rates: pl.DataFrame     # per variant and in-service status: rate paid and actuarially fair rate
+    fair_rates: pl.DataFrame  # per variant and in-service status: rate paid and actuarially fair rate
 
 
 def _first_deficit(path: pl.DataFrame) -> int | None:
@@ -214,7 +214,7 @@ def run_scenario(
         )
         for vid, k in kept.items()
     }
-    result = _summarise(scenario, a, all_paths, calibration, people, start, cal)
+    result = _summarise(scenario, a, all_paths, calibration, people, start, cal, draws)
     _write(result, out)
     return result
 
@@ -227,6 +227,7 @@ def _summarise(
     people: dict[str, pl.DataFrame],
     start: ProjectionStart,
     cal: Any,
+    draws: list[Draw],
 ) -> ScenarioResult:
     rows = []
     for (vid, draw), path in paths.group_by(["variant", "draw"], maintain_order=True):
@@ -277,7 +278,7 @@ def _summarise(
         )
     )
     regional = regional_comparison(start.sample, START_YEAR, cal[START_YEAR].utilisation, scenario.seed)
-    draws = pl.DataFrame([d.as_dict() for d in assumption_draws(a, scenario.draws, scenario.seed)])
+    drawn = pl.DataFrame([d.as_dict() for d in draws])
     return ScenarioResult(
         scenario,
         paths,
@@ -289,7 +290,7 @@ def _summarise(
         first,
         regional,
         a.table(),
-        draws,
+        drawn,
         pl.concat(fair),
     )
 
