@@ -10,7 +10,7 @@ figures were hidden and the model interpolated them from the neighbouring years)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Final
 
@@ -166,8 +166,12 @@ def _calibration(held_out: int | None, agents: int, seed: int, stats: Statistics
         balance[y] = balance[y + 1] / (1 - u_next) - flows[y + 1].account_credits
     account_spend = {y: balance[y] * _interpolate(use, y)[0] / (1 - _interpolate(use, y)[0]) for y in years}
 
+    # each year's utilisation once (its age tilt is normalised over the whole sample); the
+    # bisection only changes the outpatient level
+    base_use = {y: sample_utilisation(samples[y], y, a, 0.0) for y in years}
+
     def pooled_spend(y: int, mean: float) -> tuple[float, dict[str, float]]:
-        u = sample_utilisation(samples[y], y, a, mean)
+        u = replace(base_use[y], outpatient_mean=mean)
         c = claims_year(samples[y], rules[y], u, seed, 0)
         w = samples[y]["weight"]
         tot = {k: float(w @ v) for k, v in c.items()}
@@ -186,7 +190,7 @@ def _calibration(held_out: int | None, agents: int, seed: int, stats: Statistics
         spent, tot = pooled_spend(y, mean)
         u_y = _interpolate(use, y)[0]
         calibrated[y] = CalibratedYear(y, base[y][0], base[y][1], mean, how_mean, u_y,
-                                       sample_utilisation(samples[y], y, a, mean), balance[y])
+                                       replace(base_use[y], outpatient_mean=mean), balance[y])
         w = samples[y]["weight"]
         params.append({"year": y, "base_ratio": base[y][0], "base_ratio_how": base[y][1],
                        "outpatient_mean_yuan": mean, "outpatient_how": how_mean, "account_use": u_y,
