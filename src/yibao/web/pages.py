@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from yibao.api.deps import get_registry
 from yibao.api.routers.calc import COLUMN_NAMES
+from yibao.cli.common import parse_date
 from yibao.cli.policy_view import show_value
 from yibao.errors import YibaoError
 from yibao.money import fen_to_yuan_str, parse_yuan
@@ -81,8 +82,6 @@ def _error(exc: YibaoError) -> dict[str, str]:
 
 
 def _date(text: str | None, field: str) -> dt.date:
-    from yibao.cli.common import parse_date
-
     return parse_date(text or dt.date.today().isoformat(), field)
 
 
