@@ -5,67 +5,21 @@ from local assets, and the numbers on the page are the API's. Screenshots of the
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
+from browser_support import serving, shot
 from yibao.api.app import create_app
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).parent / ".screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from yibao.db.engine import make_engine
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make system` (make test runs it)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, errors  # no script error (the content security policy lets the page's scripts run)
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    with serving(create_app(make_engine("sqlite://"))) as url:  # the public pages need no tables
+        yield url
 
 
 def test_calculator_in_chinese_then_english_shows_the_apis_numbers(page: Page, base_url: str) -> None:
@@ -81,7 +35,7 @@ def test_calculator_in_chinese_then_english_shows_the_apis_numbers(page: Page, b
     assert "计算过程" in page.content()
     shown = page.locator('#claim-result td[data-key="hifp_pay"]').inner_text()
     api = (
-        TestClient(create_app())
+        TestClient(create_app(make_engine("sqlite://")))
         .post(
             "/api/v1/calc/settle",
             json={
@@ -100,12 +54,12 @@ def test_calculator_in_chinese_then_english_shows_the_apis_numbers(page: Page, b
     )
     assert shown == api["setlinfo"]["hifp_pay"]
     assert page.locator('#contribution-result td[data-key="individual_basic"]').inner_text() == "160.00"
-    _shot(page, "calculator-zh")
+    shot(page, "calculator-zh")
     page.click("#lang-switch")
     page.wait_for_selector("#claim-result")
     assert page.locator("html").get_attribute("lang") == "en" and "How it was calculated" in page.content()
     assert page.locator('#claim-result td[data-key="hifp_pay"]').inner_text() == shown
-    _shot(page, "calculator-en")
+    shot(page, "calculator-en")
 
 
 def test_calculator_refuses_bad_input_in_both_languages(page: Page, base_url: str) -> None:
@@ -129,7 +83,7 @@ def test_scheme_chooser_without_login(page: Page, base_url: str, lang: str) -> N
     employee = page.locator('#options tr[data-scheme="employee_at_work"]').inner_text()
     assert ("职工医保" if lang == "zh" else "Employee insurance") in employee
     assert "6915.72" in employee  # Beijing flexible worker, lowest base option, 12 months
-    _shot(page, f"chooser-{lang}")
+    shot(page, f"chooser-{lang}")
 
 
 def test_regional_comparison_draws_charts_from_local_assets(page: Page, base_url: str) -> None:
@@ -142,4 +96,4 @@ def test_regional_comparison_draws_charts_from_local_assets(page: Page, base_url
     assert all(u.startswith(base_url) for u in requested), [
         u for u in requested if not u.startswith(base_url)
     ]
-    _shot(page, "compare-zh")
+    shot(page, "compare-zh")

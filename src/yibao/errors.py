@@ -17,10 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "Forbidden",
     "InputError",
     "NoRuleError",
+    "NotSignedIn",
     "PolicyFileError",
     "PolicyIssue",
+    "TooManyAttempts",
     "UnknownParameterError",
     "UnknownRegionError",
     "YibaoError",
@@ -56,6 +59,22 @@ class InputError(YibaoError):
             f"字段 {field} 的值 {value!r} 无效：{zh_expect}",
             f"field {field}: invalid value {value!r}: {en_expect}",
         )
+
+
+class Forbidden(YibaoError):
+    """The signed-in user's role or regions do not allow this (HTTP 403, nothing changed)."""
+
+
+class NotSignedIn(YibaoError):
+    """No valid session or token, or a wrong user name or password (HTTP 401)."""
+
+
+class TooManyAttempts(YibaoError):
+    """Sign-in refused for a while after repeated failures (HTTP 429)."""
+
+    def __init__(self, zh: str, en: str, retry_after: int) -> None:
+        super().__init__(zh, en)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ __all__ = [
     "RoundingUnit",
     "apply_rate",
     "fen_to_yuan_str",
+    "parse_amount",
     "parse_rate_bp",
     "parse_yuan",
     "rate_bp_to_str",
@@ -192,6 +193,14 @@ def _rate_error(field: str, value: object) -> InputError:
         "应为比例，如 \"9.8%\" 或 0.098",
         "expected a rate, e.g. \"9.8%\" or 0.098",
     )
+
+
+def parse_amount(value: object, field: str) -> int:
+    """:func:`parse_yuan` for an amount that cannot be negative (a fee, a payment)."""
+    fen = parse_yuan(value, field)
+    if fen < 0:
+        raise InputError(field, value, "金额不能为负", "amounts must not be negative")
+    return fen
 
 
 def fen_to_yuan_str(fen: int) -> str:

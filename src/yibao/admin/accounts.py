@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from yibao.admin import audit, ledger
 from yibao.admin.ledger import InsufficientBalance, account_code, credit, debit
 from yibao.admin.policies import registry_of
+from yibao.admin.register import check_person_visible
 from yibao.admin.uow import SYSTEM, Actor, idempotent, run
 from yibao.db.base import month_of, utcnow
 from yibao.db.models.contribution import ContributionMonth, Payment, PaymentAllocation
@@ -46,7 +47,7 @@ from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.ledger import LedgerAccount, LedgerEntry, LedgerTransfer
 from yibao.db.models.ops import MonthlyRun
 from yibao.db.models.register import FamilyLink, Person, Region
-from yibao.errors import InputError, YibaoError
+from yibao.errors import InputError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str
 from yibao.policy.registry import Registry
@@ -62,7 +63,6 @@ __all__ = [
     "VerifyReport",
     "account_balance",
     "age_on",
-    "check_region",
     "credit_retirees",
     "first_day",
     "pay_from_account",
@@ -91,13 +91,6 @@ def region_policy(session: Session, region: str, registry: Registry | None = Non
         raise InputError("region", region, f"不是本系统登记的统筹地区；已登记：{known or '无'}",
                          f"not a pooling region of this installation; registered: {known or 'none'}")
     return (registry or registry_of(session)).policy(row.policy)
-
-
-def check_region(actor: Actor, region: str) -> None:
-    """An actor limited to some regions may act only there."""
-    if actor.regions is not None and region not in actor.regions:
-        raise YibaoError(f"用户 {actor.user} 无权办理统筹地区 {region} 的业务",
-                         f"user {actor.user} may not act for pooling region {region}")
 
 
 def first_day(month: int) -> dt.date:
@@ -232,7 +225,7 @@ def credit_retirees(engine: Engine, region: str, month: int, progress: bool = Fa
     the middle leaves whole chunks only; running again completes the rest; a finished run does
     nothing. Vectorised: one ``credit_accounts`` call and one insert of entries per chunk.
     """
-    check_region(actor, region)
+    actor.check_region(region)
     day = first_day(month)
     reference = f"retiree_credit:{region}:{month}"
 
@@ -344,7 +337,7 @@ def pay_from_account(session: Session, actor: Actor, region: str, person_id: int
     The ledger refuses an overdraft under a row lock (InsufficientBalance); ``key`` makes a replay
     change nothing.
     """
-    check_region(actor, region)
+    actor.check_region(region)
     request = {"region": region, "person_id": person_id, "amount_fen": amount_fen, "purpose": purpose,
                "on_date": on_date.isoformat(), "for_person_id": for_person_id}
 
@@ -512,6 +505,7 @@ def person_statement(session: Session, actor: Actor, person_id: int, date_from: 
         raise InputError("date_from", date_from.isoformat(), f"应不晚于结束日期 {date_to}",
                          f"must not be after the end date {date_to}")
     p = _person(session, person_id)
+    check_person_visible(session, actor, person_id)
     audit.record(session, actor, "account.statement.read", "person", person_id,
                  ("individual_account", "contribution_month"), region)
     opening = 0

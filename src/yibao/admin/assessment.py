@@ -82,7 +82,6 @@ from sqlalchemy.orm import Session
 from yibao.admin import audit, ledger
 from yibao.admin.declarations import (
     bulk_insert,
-    check_actor_region,
     covering,
     enrollment_payer,
     first_day,
@@ -535,7 +534,7 @@ def run_assessment(engine: Engine, region: str, month: int | str, chunk_size: in
     ``before_commit(chunk_no)`` is called inside each chunk's transaction after its rows and
     postings are written (tests raise there to simulate a crash).
     """
-    check_actor_region(actor, region)
+    actor.check_region(region)
     m = parse_month(month, "month")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError("chunk_size", chunk_size, "应为正整数", "expected a positive whole number")
@@ -673,10 +672,14 @@ class ArrearsRow:
 
 
 def arrears(session: Session, region: str, payer_kind: str | None = None, payer_id: int | None = None,
-            as_of_month: int | str | None = None, actor: Actor | None = None) -> list[ArrearsRow]:
+            as_of_month: int | str | None = None, actor: Actor | None = None, limit: int | None = None,
+            offset: int = 0) -> list[ArrearsRow]:
     """Open months (status due or partial) of ``region`` up to ``as_of_month``, per payer and person
     (ordered by payer, person, month), with the amount outstanding (total − paid): the arrears list
-    (欠费, DOMAIN §2.7). ``actor`` records the read in the audit log."""
+    (欠费, DOMAIN §2.7). ``actor`` must be allowed the region and records the read in the audit
+    log; ``limit`` and ``offset`` page the list."""
+    if actor is not None:
+        actor.check_region(region)
     q = select(CM).where(CM.region_code == region, CM.status.in_(("due", "partial")))
     if payer_kind is not None:
         if payer_kind not in ("employer", "person"):
@@ -689,7 +692,8 @@ def arrears(session: Session, region: str, payer_kind: str | None = None, payer_
         q = q.where(CM.month <= parse_month(as_of_month, "as_of_month"))
     rows = [ArrearsRow(c.id, c.payer_kind, c.payer_id, c.person_id, c.month, c.category, c.due_date,
                        c.total_fen, c.paid_fen, c.status)
-            for c in session.scalars(q.order_by(CM.payer_kind, CM.payer_id, CM.person_id, CM.month, CM.id))]
+            for c in session.scalars(q.order_by(CM.payer_kind, CM.payer_id, CM.person_id, CM.month, CM.id)
+                                     .limit(limit).offset(offset))]
     if actor is not None:
         audit.record(session, actor, "arrears.read", "region", region, ("contribution_month",), region)
     return rows

@@ -66,6 +66,7 @@ from yibao.admin import ledger
 from yibao.admin.audit import record
 from yibao.admin.continuity import Eligibility, MonthRow, Span, assess
 from yibao.admin.policies import registry_of
+from yibao.admin.register import check_person_visible
 from yibao.admin.uow import Actor, IdempotencyConflict, request_hash
 from yibao.db.base import month_of, utcnow
 from yibao.db.models.claims import ACC_FIELDS, Claim
@@ -104,6 +105,7 @@ __all__ = [
     "ClaimRefused",
     "accumulators",
     "claim_result",
+    "claims_of",
     "get_claim",
     "policy_for",
     "presettle",
@@ -270,12 +272,6 @@ def _check_input(ci: ClaimInput) -> None:
                          "the settlement date cannot be before the service date")
     if ci.use_account not in (True, False):
         raise InputError("use_account", ci.use_account, "应为 true 或 false", "expected true or false")
-
-
-def _check_region(actor: Actor, region: str) -> None:
-    if actor.regions is not None and region not in actor.regions:
-        raise InputError("region", region, f"操作员 {actor.user} 无权办理该统筹地区业务",
-                         f"operator {actor.user} may not act for this region")
 
 
 def _check_key(key: str | None, field: str = "idempotency_key") -> None:
@@ -526,7 +522,7 @@ def _year_key(policy: Policy, date: dt.date) -> int:
 def _process(session: Session, actor: Actor, region: str, person_id: int, ci: ClaimInput,
              key: str | None, commit: bool, registry: Registry | None) -> dict[str, Any]:
     _check_input(ci)
-    _check_region(actor, region)
+    actor.check_region(region)
     _check_key(key)
     if not isinstance(person_id, int) or isinstance(person_id, bool):
         raise InputError("person_id", person_id, "应为人员编号（整数）", "expected a person id (integer)")
@@ -839,9 +835,33 @@ def _claim(session: Session, claim_id: object, lock: bool = False) -> Claim:
 def get_claim(session: Session, actor: Actor, claim_id: int) -> dict[str, Any]:
     """A stored claim (audited read of personal data)."""
     c = _claim(session, claim_id)
-    _check_region(actor, c.region_code)
+    actor.check_region(c.region_code)
+    check_person_visible(session, actor, c.person_id)
     record(session, actor, "claim.read", "claim", c.id, ("setlinfo", "explanation"), c.region_code)
     return claim_result(c)
+
+
+def claims_of(session: Session, actor: Actor, person_id: int, limit: int = 50,
+              offset: int = 0) -> list[dict[str, Any]]:
+    """A person's claims, newest first, each as :func:`claim_result` without the explanation
+    (one audited read; a claim's explanation is read with :func:`get_claim`). Only the regions
+    ``actor`` may act for."""
+    check_person_visible(session, actor, person_id)
+    if not (1 <= limit <= 500) or offset < 0:
+        raise InputError("limit", limit, "limit 应在 1–500，offset ≥ 0", "limit must be 1-500 and offset ≥ 0")
+    q = select(Claim).where(Claim.person_id == person_id)
+    if actor.regions is not None:
+        q = q.where(Claim.region_code.in_(actor.regions))
+    rows = list(session.scalars(q.order_by(Claim.service_date.desc(), Claim.id.desc()).limit(limit)
+                                .offset(offset)))
+    record(session, actor, "claim.list", "person", person_id, ("setlinfo",))
+    out = []
+    for c in rows:
+        r = claim_result(c)
+        r.pop("explanation")
+        r.pop("setldetail")
+        out.append(r)
+    return out
 
 
 def reverse(session: Session, actor: Actor, claim_id: int, key: str | None,
@@ -853,7 +873,7 @@ def reverse(session: Session, actor: Actor, claim_id: int, key: str | None,
     """
     _check_key(key)
     c = _claim(session, claim_id, lock=True)
-    _check_region(actor, c.region_code)
+    actor.check_region(c.region_code)
     rkey = key or f"reverse:{c.id}"
     if c.status == "reversed":
         if c.reversal_key == rkey:

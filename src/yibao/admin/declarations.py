@@ -58,7 +58,7 @@ from yibao.db.base import parse_month
 from yibao.db.models.contribution import PAYERS, PayrollDeclaration, WageDeclaration
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, Person, Region
-from yibao.errors import InputError, YibaoError
+from yibao.errors import InputError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str, parse_yuan, rate_bp_to_str
 from yibao.policy.registry import Registry
@@ -149,13 +149,6 @@ def region_policy(session: Session, region: str, registry: Registry | None = Non
     if registry is None:
         registry = registry_of(session)
     return registry.policy(row.policy)
-
-
-def check_actor_region(actor: Actor, region: str) -> None:
-    """An actor limited to some regions may act only there."""
-    if actor.regions is not None and region not in actor.regions:
-        raise YibaoError(f"用户 {actor.user} 无权办理统筹地区 {region} 的业务",
-                         f"user {actor.user} may not act for pooling region {region}")
 
 
 def check_wage_fen(wage_fen: object, field_name: str = "wage") -> int:
@@ -283,7 +276,7 @@ def declare_wage(session: Session, actor: Actor, region: str, person_id: int, pa
     ``month_from``; ``month_to`` before ``month_from``; a negative or absurd wage; a duplicate of
     an existing declaration (same person, payer and ``month_from``).
     """
-    check_actor_region(actor, region)
+    actor.check_region(region)
     if session.get(Region, region) is None:
         region_policy(session, region)  # raises the named error
     if payer_kind not in PAYERS:
@@ -320,7 +313,7 @@ def declare_payroll(session: Session, actor: Actor, employer_id: int, month: int
                     payroll_total_fen: int, headcount: int) -> PayrollDeclaration:
     """Record a unit's payroll total (工资总额) and headcount for a month (one per unit and month)."""
     emp = _employer(session, employer_id)
-    check_actor_region(actor, emp.region_code)
+    actor.check_region(emp.region_code)
     m = _month(month, "month")
     if not isinstance(payroll_total_fen, int | np.integer) or isinstance(payroll_total_fen, bool) \
             or payroll_total_fen < 0:
@@ -440,7 +433,7 @@ def base_audit(session: Session, employer_id: int, month: int | str, actor: Acto
     emp = _employer(session, employer_id)
     region = emp.region_code
     if actor is not None:
-        check_actor_region(actor, region)
+        actor.check_region(region)
     m = _month(month, "month")
     p = session.scalar(select(PayrollDeclaration).where(PayrollDeclaration.employer_id == employer_id,
                                                         PayrollDeclaration.month == m))

@@ -51,7 +51,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit, ledger
-from yibao.admin.accounts import check_region, recognise_month, region_policy
+from yibao.admin.accounts import recognise_month, region_policy
 from yibao.admin.ledger import credit, debit
 from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import month_index, month_of, parse_month
@@ -210,7 +210,7 @@ def record_payment(session: Session, actor: Actor, region: str, payer_kind: str,
     ``reference`` again returns the recorded payment if payer and amount agree, and is refused if
     they differ. ``key`` is an idempotency key (a replay returns the first payment).
     """
-    check_region(actor, region)
+    actor.check_region(region)
     request = {"region": region, "payer_kind": payer_kind, "payer_id": payer_id, "amount_fen": amount_fen,
                "received_on": received_on.isoformat(), "reference": reference,
                "months": list(months or []), "person_id": person_id}
@@ -272,7 +272,7 @@ def apply_unallocated(session: Session, actor: Actor, region: str, payer_kind: s
                       registry: Registry | None = None) -> list[PaymentAllocation]:
     """Match a payer's earlier over-payments to months assessed since (oldest payment and month
     first), e.g. after a monthly assessment run."""
-    check_region(actor, region)
+    actor.check_region(region)
     _check_payer(session, region, payer_kind, payer_id)
     rows = _open_rows(session, region, payer_kind, payer_id)
     pays = list(session.scalars(
@@ -305,7 +305,7 @@ def refund(session: Session, actor: Actor, region: str, amount_fen: int, on_date
     """Refund over-payment: from one payment (``payment_id``) or from the payer's over-payments,
     oldest first. Only unallocated money can be refunded; more is refused, naming what can be.
     Posts DR receivable / CR cash; recorded as a payment row of kind ``refund``."""
-    check_region(actor, region)
+    actor.check_region(region)
     request = {"region": region, "amount_fen": amount_fen, "on_date": on_date.isoformat(),
                "reference": reference, "payment_id": payment_id, "payer_kind": payer_kind,
                "payer_id": payer_id}
@@ -383,7 +383,7 @@ def write_off(session: Session, actor: Actor, region: str, contribution_month_id
     """Write off uncollectible arrears (核销): each month ``written_off`` with the reason and date;
     DR contribution_deferred / CR receivable for its total (module docstring). A closed month is
     refused, naming it. A later issue adds four-eyes approval; the audit row records who did it."""
-    check_region(actor, region)
+    actor.check_region(region)
     ids = sorted(set(contribution_month_ids))
     request = {"region": region, "ids": ids, "reason": reason, "on_date": on_date.isoformat()}
 
@@ -591,7 +591,7 @@ def backpay_quote(session: Session, region: str, *, as_of: dt.date, person_id: i
     if payer is not None:
         _check_payer(session, region, payer[0], payer[1])
     if actor is not None:
-        check_region(actor, region)
+        actor.check_region(region)
         subject = ("person", person_id) if person_id is not None else payer
         assert subject is not None
         audit.record(session, actor, "contribution.quote", subject[0], subject[1], ("contribution_month",),

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit
@@ -36,7 +36,7 @@ from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import month_of
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, EmploymentSpell, FamilyLink, Person, Region
-from yibao.errors import InputError, YibaoError
+from yibao.errors import Forbidden, InputError, YibaoError
 from yibao.ids import (
     PROVINCE_CODES,
     MaskingFilter,
@@ -54,8 +54,13 @@ __all__ = [
     "RELATIONS",
     "AlreadyRegistered",
     "PersonView",
+    "check_employer_visible",
+    "check_person_visible",
     "close_employer",
     "covers",
+    "employees_of",
+    "employer_view",
+    "employers_in",
     "find_persons",
     "get_person",
     "hire",
@@ -73,6 +78,7 @@ __all__ = [
     "resolve_region",
     "separate",
     "unlink_family",
+    "visible_persons",
 ]
 
 log = logging.getLogger(__name__)
@@ -337,6 +343,38 @@ def _read_actor(actor: Actor, unmasked: bool, purpose: str | None) -> Actor:
     return dataclasses.replace(actor, purpose=why or None)
 
 
+def visible_persons(actor: Actor) -> ColumnElement[bool] | None:
+    """Which persons ``actor`` may see, as a filter on ``Person`` (None: everyone).
+
+    An insured person sees themself; an employer clerk the people their unit enrolled or employed;
+    staff limited to regions those ever enrolled there, and the people not yet enrolled anywhere
+    (whom they must be able to find to enroll them).
+    """
+    if actor.role == "insured":
+        return Person.id == (actor.person_id if actor.person_id is not None else -1)
+    if actor.role == "employer":
+        unit = actor.employer_id if actor.employer_id is not None else -1
+        spells = select(EmploymentSpell.person_id).where(EmploymentSpell.employer_id == unit)
+        return or_(Person.id.in_(select(Enrollment.person_id).where(Enrollment.employer_id == unit)),
+                   Person.id.in_(spells))
+    if actor.regions is None:
+        return None
+    return or_(Person.id.in_(select(Enrollment.person_id).where(Enrollment.region_code.in_(actor.regions))),
+               ~Person.id.in_(select(Enrollment.person_id)))
+
+
+def check_person_visible(session: Session, actor: Actor, person_id: int) -> None:
+    """:class:`~yibao.errors.Forbidden` unless ``actor`` may see person ``person_id``."""
+    clause = visible_persons(actor)
+    if clause is None:
+        return
+    if session.scalar(select(Person.id).where(Person.id == person_id, clause)) is None:
+        # the transaction rolls back, so the refusal is logged rather than audited
+        log.warning("person %s refused to %s (%s)", person_id, actor.user, actor.role)
+        raise Forbidden(f"用户 {actor.user} 无权查看人员 {person_id} 的信息",
+                        f"user {actor.user} may not see person {person_id}")
+
+
 def find_persons(session: Session, actor: Actor, query: str, region: str | None = None, limit: int = 20,
                  offset: int = 0, *, unmasked: bool = False, purpose: str | None = None) -> list[PersonView]:
     """Persons by ID number (exact, any accepted form) or by name (exact matches first, then
@@ -362,6 +400,9 @@ def find_persons(session: Session, actor: Actor, query: str, region: str | None 
     if region is not None:
         code = resolve_region(session, region).code
         stmt = stmt.where(Person.id.in_(select(Enrollment.person_id).where(Enrollment.region_code == code)))
+    scope = visible_persons(actor)
+    if scope is not None:
+        stmt = stmt.where(scope)
     rows = list(session.scalars(stmt.order_by(Person.name != q, Person.id).limit(limit).offset(offset)))
     if unmasked:
         for p in rows:
@@ -376,6 +417,7 @@ def get_person(session: Session, actor: Actor, ref: object, *, unmasked: bool = 
     """One person by register number or ID number; the read is audited (with its purpose)."""
     reader = _read_actor(actor, unmasked, purpose)
     person = lookup_person(session, ref)
+    check_person_visible(session, actor, person.id)
     audit.record(session, reader, "person.read", "person", person.id,
                  _PERSON_FIELDS if unmasked else _MASKED_FIELDS)
     return person_view(person, unmasked)
@@ -426,6 +468,55 @@ def register_employer(session: Session, actor: Actor, uscc: str, name: str, regi
         return employer
 
     return replayable(session, key, "employer.register", request, make, Employer)
+
+
+def check_employer_visible(actor: Actor, employer: Employer) -> None:
+    """An employer clerk sees only their unit; staff limited to regions only units there."""
+    if actor.role == "employer":
+        if employer.id != actor.employer_id:
+            raise Forbidden(f"用户 {actor.user} 只能查看本单位",
+                            f"user {actor.user} may see only their own unit")
+        return
+    actor.check_region(employer.region_code)
+
+
+def employer_view(e: Employer) -> dict[str, Any]:
+    return {"id": e.id, "uscc": e.uscc, "name": e.name, "region": e.region_code, "base_method": e.base_method,
+            "hardship": e.hardship, "status": e.status,
+            "closed_on": e.closed_on.isoformat() if e.closed_on else None}
+
+
+def employers_in(session: Session, actor: Actor, region: str | None = None, query: str | None = None,
+                 limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Employer units of the regions ``actor`` may see (an employer clerk: their own), by name."""
+    if not (1 <= limit <= 500) or offset < 0:
+        raise InputError("limit", limit, "limit 应在 1–500，offset ≥ 0", "limit must be 1-500 and offset ≥ 0")
+    q = select(Employer)
+    if actor.role == "employer":
+        q = q.where(Employer.id == (actor.employer_id if actor.employer_id is not None else -1))
+    elif actor.regions is not None:
+        q = q.where(Employer.region_code.in_(actor.regions))
+    if region is not None:
+        q = q.where(Employer.region_code == resolve_region(session, region).code)
+    if query:
+        text = query.strip()
+        q = q.where(or_(Employer.name.contains(text, autoescape=True), Employer.uscc == text))
+    return [employer_view(e) for e in session.scalars(q.order_by(Employer.id).limit(limit).offset(offset))]
+
+
+def employees_of(session: Session, actor: Actor, employer: object, on_date: dt.date) -> list[dict[str, Any]]:
+    """The people employed by a unit on ``on_date``, masked (one audited read)."""
+    emp = lookup_employer(session, employer)
+    check_employer_visible(actor, emp)
+    rows = session.execute(
+        select(Person, EmploymentSpell).join(EmploymentSpell, EmploymentSpell.person_id == Person.id)
+        .where(EmploymentSpell.employer_id == emp.id, EmploymentSpell.start_date <= on_date,
+               or_(EmploymentSpell.end_date.is_(None), EmploymentSpell.end_date >= on_date))
+        .order_by(Person.id)).all()
+    audit.record(session, actor, "employer.employees.read", "employer", emp.id, _MASKED_FIELDS,
+                 emp.region_code)
+    return [{**person_view(p).as_dict(), "employed_from": sp.start_date.isoformat(),
+             "employed_to": sp.end_date.isoformat() if sp.end_date else None} for p, sp in rows]
 
 
 def close_employer(session: Session, actor: Actor, employer_id: int | str, closed_on: dt.date | str, *,

@@ -54,7 +54,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit, ledger
-from yibao.admin.accounts import check_region
 from yibao.admin.ledger import credit, debit
 from yibao.admin.payments import record_payment
 from yibao.admin.transfer import (
@@ -300,7 +299,7 @@ def retirement_check(session: Session, region: str, person_id: int, on_date: dt.
     reason, months short, the shortfall payment where the region prices it, the explanation.
     Changes nothing; the read of personal data is audited."""
     code = resolve_region(session, region)
-    check_region(actor, code)
+    actor.check_region(code)
     person = person_or_error(session, person_id)
     _date(on_date, "on_date")
     result = _check(session, code, person, on_date, registry, arrears_scope)
@@ -359,7 +358,7 @@ def retire(session: Session, actor: Actor, person_id: int, region: str, retired_
 
     def do() -> dict[str, Any]:
         code = resolve_region(session, region)
-        check_region(actor, code)
+        actor.check_region(code)
         person = person_or_error(session, person_id)
         day = _date(retired_on, "retired_on")
         _positive_int(pension_fen, "pension", "应为非负金额（分）", "expected an amount ≥ 0 (fen)",
@@ -411,7 +410,7 @@ def shortfall_payment(session: Session, actor: Actor, person_id: int, region: st
 
     def do() -> dict[str, Any]:
         code = resolve_region(session, region)
-        check_region(actor, code)
+        actor.check_region(code)
         person = person_or_error(session, person_id)
         day = _date(on_date, "on_date")
         pending = session.scalar(select(ShortfallPayment.id).where(
@@ -456,7 +455,7 @@ def settle_shortfall(session: Session, actor: Actor, shortfall_id: int, paid_on:
             if isinstance(shortfall_id, int) else None
         if row is None:
             raise InputError("shortfall_id", shortfall_id, "查无此补缴年限费用", "no such shortfall payment")
-        check_region(actor, row.region_code)
+        actor.check_region(row.region_code)
         day = _date(paid_on, "paid_on")
         ref = _text(reference, "reference", "应为 1–64 个字符的银行流水号",
                     "expected the bank reference, 1 to 64 "
@@ -496,7 +495,7 @@ def clear_unit_arrears_for(session: Session, actor: Actor, person_id: int, regio
 
     def do() -> dict[str, Any]:
         code = resolve_region(session, region)
-        check_region(actor, code)
+        actor.check_region(code)
         person_or_error(session, person_id)
         day = _date(paid_on, "paid_on")
         ref = _text(reference, "reference", "应为银行流水号", "expected the bank reference", 60)
@@ -582,7 +581,7 @@ def create_plan(session: Session, actor: Actor, employer_id: int, region: str, a
 
     def do() -> dict[str, Any]:
         code = resolve_region(session, region)
-        check_region(actor, code)
+        actor.check_region(code)
         emp = _employer(session, employer_id, code)
         per = _positive_int(amount_per_retiree_fen, "amount_per_retiree", "每名退休人员的金额应大于 0（分）",
                             "the amount per retiree must be more than 0 (fen)")
@@ -629,7 +628,7 @@ def pay_plan(session: Session, actor: Actor, plan_id: int, amount_fen: int, paid
 
     def do() -> dict[str, Any]:
         plan = _plan(session, plan_id, lock=True)
-        check_region(actor, plan.region_code)
+        actor.check_region(plan.region_code)
         amount = _positive_int(amount_fen, "amount", "金额应大于 0（分）",
                                "the amount must be more than 0 (fen)")
         day = _date(paid_on, "paid_on")
@@ -695,7 +694,7 @@ def add_plan_retiree(session: Session, actor: Actor, plan_id: int, person_id: in
 
     def do() -> dict[str, Any]:
         plan = _plan(session, plan_id, lock=True)
-        check_region(actor, plan.region_code)
+        actor.check_region(plan.region_code)
         person_or_error(session, person_id)
         start = month_arg(from_month, "from_month")
         members = session.scalar(select(func.count()).select_from(LumpSumPlanMember)

@@ -41,7 +41,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit, ledger
-from yibao.admin.accounts import check_region, first_day, region_policy
+from yibao.admin.accounts import first_day, region_policy
 from yibao.admin.ledger import credit, debit
 from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import add_months, month_index, month_of, parse_month, ym_from_index
@@ -386,7 +386,7 @@ def transfer_out(session: Session, actor: Actor, person_id: int, from_region: st
 
     def do() -> dict[str, Any]:
         region = resolve_region(session, from_region, "from_region")
-        check_region(actor, region)
+        actor.check_region(region)
         end = month_arg(end_month, "end_month")
         person_or_error(session, person_id)
         day = issued_on or last_day(end)
@@ -513,7 +513,7 @@ def transfer_in(session: Session, actor: Actor, case_id: int, to_region: str, st
 
     def do() -> dict[str, Any]:
         region = resolve_region(session, to_region, "to_region")
-        check_region(actor, region)
+        actor.check_region(region)
         start = month_arg(start_month, "start_month")
         case = _case(session, case_id, lock=True)
         _check_in(session, case, region, start, category, employer_id)
@@ -610,7 +610,7 @@ def complete_transfer(session: Session, actor: Actor, case_id: int, on_date: dt.
                              f"only a received case with a back-payable gap can be completed "
                              f"(status is {case.status})")
         assert case.to_region is not None and case.start_month is not None and case.received_on is not None
-        check_region(actor, case.to_region)
+        actor.check_region(case.to_region)
         if on_date < case.received_on:
             raise InputError("on_date", on_date.isoformat(), f"不能早于接收日 {case.received_on}",
                              f"cannot be before the day the case was received, {case.received_on}")

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.db.models.ops import IdempotencyKey
-from yibao.errors import YibaoError
+from yibao.errors import Forbidden, YibaoError
 
 __all__ = ["SYSTEM", "Actor", "IdempotencyConflict", "idempotent", "request_hash", "run"]
 
@@ -35,13 +35,25 @@ _RETRY_PGCODES = {"40P01", "40001", "55P03"}  # deadlock, serialization failure,
 
 @dataclass(frozen=True)
 class Actor:
-    """Who does something, in what role, for which regions (None = all), and why."""
+    """Who does something, in what role, for which regions (None = all), and why.
+
+    An insured person's actor carries their ``person_id``, an employer clerk's their
+    ``employer_id``: what they may see is bounded by it (:mod:`yibao.admin.roles`).
+    """
 
     user: str
     role: str = "operator"
     regions: tuple[str, ...] | None = None
     purpose: str | None = None
     request_id: str = field(default="")
+    person_id: int | None = None
+    employer_id: int | None = None
+
+    def check_region(self, region: str) -> None:
+        """An actor limited to some regions may act only there (:class:`~yibao.errors.Forbidden`)."""
+        if self.regions is not None and region not in self.regions:
+            raise Forbidden(f"用户 {self.user} 无权办理统筹地区 {region} 的业务",
+                            f"user {self.user} may not act for pooling region {region}")
 
 
 SYSTEM = Actor("system", "system")

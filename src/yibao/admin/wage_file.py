@@ -51,7 +51,6 @@ from sqlalchemy.orm import Session
 from yibao.admin import audit
 from yibao.admin.declarations import (
     bulk_insert,
-    check_actor_region,
     parse_wage,
     region_policy,
     ym_text,
@@ -460,7 +459,7 @@ def import_wage_file(session: Session, actor: Actor, path: str | Path, region: s
     region or mode, an unreadable file or a bad ``employer_uscc``; bad rows do not raise, they are
     in the report (``all_or_nothing``: then ``imported`` is 0 and nothing was written).
     """
-    check_actor_region(actor, region)
+    actor.check_region(region)
     region_policy(session, region)  # an unknown region is a named error before anything is read
     if mode not in MODES:
         raise InputError("mode", mode, "应为 all_or_nothing（有错全不导入）或 good_rows（只导入正确行）",

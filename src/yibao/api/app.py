@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from yibao import __version__
 from yibao.api import errors, middleware
 from yibao.api.deps import get_registry
-from yibao.api.routers import calc, policy
-from yibao.web import pages
+from yibao.api.routers import audit, auth, calc, cases, claims, contributions, me, policy, register
+from yibao.db.engine import make_engine
+from yibao.web import pages, session_pages, staff
 
 __all__ = ["create_app"]
 
 
-def create_app() -> FastAPI:
+def create_app(engine: Engine | None = None) -> FastAPI:
+    """The service over ``engine`` (default: :func:`yibao.db.engine.make_engine`, i.e.
+    ``YIBAO_DATABASE_URL`` or ``./yibao.db``; its schema must be current, ``yibao serve`` upgrades)."""
     app = FastAPI(
         title="yibao 医保 API",
         version=__version__,
@@ -31,6 +37,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )  # Swagger UI loads from a CDN
+    app.state.engine = engine if engine is not None else make_engine()
     middleware.install(app)
     errors.install(app)
 
@@ -38,13 +45,36 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="规则可用 / the rules load")
-    def readyz() -> dict[str, Any]:
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="规则可用、数据库可达 / the rules load and the database answers",
+        responses={503: {"model": errors.ErrorOut, "description": "数据库不可用 / database unavailable"}},
+    )
+    def readyz(request: Request) -> Any:
         regions = get_registry().regions()
-        return {"status": "ready", "regions": len(regions)}
+        try:
+            with app.state.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            first = str(exc).splitlines()[0][:200]
+            body = errors.error_body(
+                request,
+                "DatabaseUnavailable",
+                f"数据库不可用：{first}",
+                f"the database is unavailable: {first}",
+            )
+            return JSONResponse(body, status_code=503)
+        return {"status": "ready", "regions": len(regions), "database": app.state.engine.dialect.name}
 
     app.include_router(pages.router)
+    app.include_router(session_pages.router)
+    app.include_router(staff.router)
     app.mount("/static", StaticFiles(directory=pages.static_dir()), name="static")
     app.include_router(policy.router, responses=errors.ERROR_RESPONSES)
     app.include_router(calc.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(auth.router, responses=errors.ERROR_RESPONSES)
+    protected = {**errors.ERROR_RESPONSES, **errors.AUTH_RESPONSES}
+    for r in (register.router, contributions.router, claims.router, cases.router, me.router, audit.router):
+        app.include_router(r, responses=protected)
     return app

@@ -1,8 +1,10 @@
 """Errors as the API returns them: one JSON shape, Chinese and English, never a traceback.
 
 ``{"error": {"code", "field", "value", "zh", "en", "request_id"}}`` with status 422 for bad input
-(:class:`~yibao.errors.InputError`, request validation), 404 for an unknown region, 409 for a
-parameter whose source is still missing, 500 (logged with the request id, no detail) otherwise.
+(:class:`~yibao.errors.InputError`, request validation), 401 when no one is signed in, 403 when
+the role or region does not allow it, 404 for an unknown region, 409 for a parameter whose source
+is still missing, 429 after too many failed sign-ins, 500 (logged with the request id, no detail)
+otherwise.
 """
 
 from __future__ import annotations
@@ -13,12 +15,21 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from yibao.errors import InputError, UnknownParameterError, UnknownRegionError, YibaoError
+from yibao.errors import (
+    Forbidden,
+    InputError,
+    NotSignedIn,
+    TooManyAttempts,
+    UnknownParameterError,
+    UnknownRegionError,
+    YibaoError,
+)
 
-__all__ = ["ERROR_RESPONSES", "ErrorOut", "error_body", "install"]
+__all__ = ["AUTH_RESPONSES", "ERROR_RESPONSES", "ErrorOut", "error_body", "install"]
 
 log = logging.getLogger("yibao.api")
 
@@ -45,7 +56,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "所需参数尚无来源 / a needed parameter has no source yet"},
     422: {"model": ErrorOut, "description": "输入无效 / invalid input (field, value, what is accepted)"},
 }
-_STATUS = {InputError: 422, UnknownRegionError: 404, UnknownParameterError: 409}
+#: Also documented on the routes that need a signed-in user.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "未登录或令牌无效 / not signed in, or a bad token"},
+    403: {"model": ErrorOut, "description": "角色或地区无权 / the role or region does not allow it"},
+}
+_STATUS: dict[type[YibaoError], int] = {
+    InputError: 422,
+    UnknownRegionError: 404,
+    UnknownParameterError: 409,
+    Forbidden: 403,
+    NotSignedIn: 401,
+    TooManyAttempts: 429,
+}
+
+
+# where a value came from, and the members of a union pydantic tried: not part of the field's name
+_NOT_FIELDS = frozenset({"body", "query", "path", "header", "str", "int", "float", "bool"})
 
 
 def error_body(
@@ -81,12 +108,15 @@ def install(app: FastAPI) -> None:
             field = getattr(exc, "field", None) or getattr(exc, "key", None)
             value = getattr(exc, "value", None)
         body = error_body(request, type(exc).__name__, exc.zh, exc.en, field, _jsonable(value))
-        return JSONResponse(body, status_code=status)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         err = exc.errors()[0]
-        field = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        field = ".".join(str(x) for x in err.get("loc", ()) if x not in _NOT_FIELDS and "[" not in str(x))
         value = None if err.get("type") == "missing" else _jsonable(err.get("input"))
         body = error_body(
             request,
@@ -102,7 +132,19 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         zh = {404: "没有这个地址", 405: "不支持该方法"}.get(exc.status_code, "请求无法处理")
         body = error_body(request, f"HTTP{exc.status_code}", zh, str(exc.detail))
-        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; GET and POST of one path
+            # are separate routes, so list every method any route of this path accepts
+            path = request.url.path
+            methods = {
+                m
+                for r in app.routes
+                if isinstance(r, APIRoute) and r.path_regex.match(path)
+                for m in (r.methods or ())
+            }
+            headers["Allow"] = ", ".join(sorted(methods))
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

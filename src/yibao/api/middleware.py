@@ -1,4 +1,9 @@
-"""Request ids, security headers and one structured log line per request."""
+"""Request ids, security headers and one structured log line per request.
+
+The access line is JSON (request id, method, path, status, milliseconds, the signed-in user) with
+ID and mobile numbers in the path masked and no query string (it may carry a name or an ID
+number); ``yibao serve`` turns uvicorn's own access log off so no unmasked copy is written.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,12 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
+from yibao.ids import MaskingFilter, mask_text
+
 __all__ = ["SECURITY_HEADERS", "install"]
 
 log = logging.getLogger("yibao.api.access")
+log.addFilter(MaskingFilter())
 
 #: Sent with every response. The pages load nothing from elsewhere (no CDN), so the content
 #: security policy allows only this origin; inline scripts are not allowed.
@@ -46,8 +54,9 @@ def install(app: FastAPI) -> None:
                 {
                     "request_id": rid,
                     "method": request.method,
-                    "path": request.url.path,
+                    "path": mask_text(request.url.path),
                     "status": response.status_code,
+                    "user": getattr(getattr(request.state, "principal", None), "username", None),
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                 }
             )

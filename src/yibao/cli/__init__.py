@@ -44,6 +44,9 @@ def _register() -> None:
     from yibao.cli.serve import serve
 
     app.command("serve")(guard(serve))
+    from yibao.cli import user as user_cli
+
+    app.add_typer(user_cli.app, name="user")
     policy.app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)

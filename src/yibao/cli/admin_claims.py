@@ -27,11 +27,10 @@ from yibao.admin.register import lookup_person, resolve_region
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
 from yibao.cli.admin_common import guard as _guard
-from yibao.cli.calc_settle import _LABELS
 from yibao.cli.common import parse_date, read_json
 from yibao.errors import InputError
-from yibao.money import parse_yuan
-from yibao.platform.settle import MED_TYPES
+from yibao.money import parse_amount
+from yibao.platform.settle import MED_TYPES, SETLINFO_LABELS
 
 __all__ = ["claim_app", "install", "render_explanation", "settle_cmd"]
 
@@ -52,12 +51,6 @@ def install(app: typer.Typer) -> None:
 
 
 
-
-def _fen(value: Any, field: str) -> int:
-    fen = parse_yuan(value, field)
-    if fen < 0:
-        raise InputError(field, value, "金额不能为负", "amounts must not be negative")
-    return fen
 
 
 def _from_file(path: Path, region: str | None, person: str | None) -> tuple[str, str, dict[str, Any]]:
@@ -82,16 +75,16 @@ def _from_file(path: Path, region: str | None, person: str | None) -> tuple[str,
     fields: dict[str, Any] = {
         "kind": MED_TYPES[med_type], "level": str(doc.get("hosp_lv", "")),
         "service_date": parse_date(str(doc.get("setl_date", "")), "setl_date"),
-        "total_fen": _fen(doc.get("medfee_sumamt"), "medfee_sumamt"),
-        "full_self_pay_fen": _fen(doc.get("fulamt_ownpay_amt", 0), "fulamt_ownpay_amt"),
-        "over_limit_fen": _fen(doc.get("overlmt_selfpay", 0), "overlmt_selfpay"),
+        "total_fen": parse_amount(doc.get("medfee_sumamt"), "medfee_sumamt"),
+        "full_self_pay_fen": parse_amount(doc.get("fulamt_ownpay_amt", 0), "fulamt_ownpay_amt"),
+        "over_limit_fen": parse_amount(doc.get("overlmt_selfpay", 0), "overlmt_selfpay"),
         "mdtrt_id": doc.get("mdtrt_id"), "medins_code": doc.get("fixmedins_code"),
         "medins_setl_id": doc.get("medins_setl_id"),
     }
     if doc.get("preselfpay_amt") is not None:
-        fields["preselfpay_fen"] = _fen(doc["preselfpay_amt"], "preselfpay_amt")
+        fields["preselfpay_fen"] = parse_amount(doc["preselfpay_amt"], "preselfpay_amt")
     if doc.get("catb_amt") is not None:
-        fields["category_b_fen"] = _fen(doc["catb_amt"], "catb_amt")
+        fields["category_b_fen"] = parse_amount(doc["catb_amt"], "catb_amt")
     treated = doc.get("mdtrtarea_admvs")
     fields["_treated_in"] = str(treated) if treated else None
     fields["_registered"] = bool(doc.get("remote_registered", False))
@@ -131,12 +124,13 @@ def settle_cmd(
                              "需要 --person、--region、--date 与 --total（或 --input 文件）",
                              "give --person, --region, --date and --total (or an --input file)")
         fields = {"kind": kind, "level": level, "service_date": parse_date(date, "--date"),
-                  "total_fen": _fen(total, "--total"), "full_self_pay_fen": _fen(full_self, "--full-self"),
-                  "over_limit_fen": _fen(over_limit, "--over-limit"), "remote": remote}
+                  "total_fen": parse_amount(total, "--total"),
+                  "full_self_pay_fen": parse_amount(full_self, "--full-self"),
+                  "over_limit_fen": parse_amount(over_limit, "--over-limit"), "remote": remote}
         if pre is not None:
-            fields["preselfpay_fen"] = _fen(pre, "--pre")
+            fields["preselfpay_fen"] = parse_amount(pre, "--pre")
         if category_b is not None:
-            fields["category_b_fen"] = _fen(category_b, "--category-b")
+            fields["category_b_fen"] = parse_amount(category_b, "--category-b")
         treated, registered = None, False
     if settle_date is not None:
         fields["settle_date"] = parse_date(settle_date, "--settle-date")
@@ -217,7 +211,7 @@ def _human(r: dict[str, Any]) -> str:
     table.add_column("含义 meaning")
     table.add_column("金额（元）yuan", justify="right")
     info = r["setlinfo"]
-    for k, (zh, en) in _LABELS.items():
+    for k, (zh, en) in SETLINFO_LABELS.items():
         table.add_row(k, f"{zh} / {en}", str(info[k]))
     buf = io.StringIO()
     Console(file=buf, highlight=False, width=100).print(table)

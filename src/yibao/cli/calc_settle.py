@@ -16,27 +16,10 @@ from rich.table import Table
 
 from yibao.cli.common import LangOpt, PolicyFileOpt, ReformOpt, emit_json, parse_date, read_json, registry
 from yibao.errors import InputError
-from yibao.platform.settle import json_schema, settle_document
+from yibao.platform.settle import SETLINFO_LABELS, json_schema, settle_document
 
 __all__ = ["register", "settle"]
 
-_LABELS = {
-    "medfee_sumamt": ("医疗费总额", "total cost"),
-    "fulamt_ownpay_amt": ("全自费金额", "full self-pay"),
-    "overlmt_selfpay": ("超限价自付", "over-limit self-pay"),
-    "preselfpay_amt": ("先行自付金额", "category-B first self-pay"),
-    "inscp_scp_amt": ("符合政策范围金额", "in-scope amount"),
-    "act_pay_dedc": ("实际支付起付线", "deductible paid"),
-    "hifp_pay": ("统筹基金支出", "pooled fund"),
-    "pool_prop_selfpay": ("统筹基金支付比例", "pooled ratio"),
-    "hifob_pay": ("职工大额医疗费用补助基金支出", "large-amount fund"),
-    "fund_pay_sumamt": ("基金支付总额", "fund payment total"),
-    "psn_part_amt": ("个人负担总金额", "personal share"),
-    "acct_pay": ("个人账户支出", "account pays"),
-    "acct_mulaid_pay": ("个人账户共济支付", "family mutual-aid account pays"),
-    "psn_cash_pay": ("个人现金支出", "cash"),
-    "balc": ("本次结算后个人账户余额", "account balance after"),
-}
 
 Str = Annotated[str | None, typer.Option()]
 
@@ -109,7 +92,7 @@ def _show(info: dict[str, Any], lang: str) -> None:
     table.add_column("字段 field")
     table.add_column("含义" if zh else "meaning")
     table.add_column("金额（元）" if zh else "yuan", justify="right")
-    for key, (lz, le) in _LABELS.items():
+    for key, (lz, le) in SETLINFO_LABELS.items():
         table.add_row(key, lz if zh else le, str(info[key]))
     Console(highlight=False).print(table)
 

@@ -1,26 +1,128 @@
-"""``yibao serve``: the HTTP service (issue 5) with uvicorn, on loopback unless told otherwise."""
+"""``yibao serve``: the HTTP service (issue 5) with uvicorn, on loopback unless told otherwise.
+
+The database (``--db``, ``YIBAO_DATABASE_URL`` or ``./yibao.db``) is upgraded to the current
+schema first. ``--demo`` (what ``make run`` uses) also builds Demo City if the database has no
+demo data yet and gives it one account per role, with random passwords written to
+``yibao-demo-accounts.txt`` beside a SQLite database (readable by its owner only) and printed at
+every start, so the pages can be tried at once. Logs are one JSON line per request with ID and
+mobile numbers masked; uvicorn's own access log, which would print raw paths, is off.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from yibao.admin import users
+from yibao.admin.demo import DEMO_REGION, sample_people
+from yibao.admin.uow import SYSTEM, run
+from yibao.cli.admin_common import DbOpt
+from yibao.db.models.auth import UserAccount
+from yibao.db.models.claims import Claim
 from yibao.errors import InputError
+from yibao.ids import MaskingFilter
 
-__all__ = ["serve"]
+__all__ = ["demo_accounts", "serve"]
+
+ACCOUNTS_FILE = "yibao-demo-accounts.txt"
+
+
+def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
+    """The demo's accounts ``(user name, role, password)``: created once, then read back."""
+    path = folder / ACCOUNTS_FILE
+    with Session(engine) as s:
+        exists = s.scalar(select(UserAccount.id).where(UserAccount.username == "demo.operator")) is not None
+        people = sample_people(s)
+    if exists and path.exists():
+        return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()]  # type: ignore[misc]
+    if exists:  # the file was removed, and the passwords with it: make the accounts anew
+        with Session(engine) as s, s.begin():
+            for u in s.scalars(select(UserAccount).where(UserAccount.username.like("demo.%"))):
+                s.delete(u)
+    insured = None
+    if people["inpatient_claim"] is not None:
+        with Session(engine) as s:
+            insured = s.scalar(select(Claim.person_id).where(Claim.id == people["inpatient_claim"]))
+    specs: list[tuple[str, str, dict[str, Any]]] = [
+        ("demo.operator", "operator", {"regions": [DEMO_REGION], "display_name": "示范经办员"}),
+        ("demo.auditor", "auditor", {"regions": [DEMO_REGION], "display_name": "示范稽核员"}),
+        ("demo.analyst", "analyst", {"display_name": "示范分析员"}),
+        ("demo.admin", "admin", {"display_name": "示范管理员"}),
+    ]
+    if people["employer"] is not None:
+        specs.append(
+            ("demo.employer", "employer", {"employer": people["employer"], "display_name": "示范单位"})
+        )
+    if insured is not None:
+        specs.append(("demo.insured", "insured", {"person": insured, "display_name": "示范参保人"}))
+    out = [(name, role, secrets.token_urlsafe(12)) for name, role, _ in specs]
+
+    def create(s: Session) -> None:
+        for (name, role, kw), (_, _, password) in zip(specs, out, strict=True):
+            users.create_user(s, SYSTEM, name, password, role, **kw)
+
+    run(engine, create)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("".join(f"{n}\t{r}\t{p}\n" for n, r, p in out))
+    return out
+
+
+def _logging() -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(MaskingFilter())  # every record, whichever logger made it
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
 
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="监听地址 / address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="示范市数据与示范账号 / Demo City data and accounts")
+    ] = False,
+    db: DbOpt = None,
 ) -> None:
     """启动服务（API 与页面）/ start the service (API and pages); OpenAPI at /openapi.json."""
     import uvicorn
 
     from yibao.api.app import create_app
+    from yibao.db.engine import database_url, make_engine
+    from yibao.db.migrate import upgrade
 
     if not 1 <= port <= 65535:
         raise InputError("--port", port, "应在 1–65535", "must be 1–65535")
-    typer.echo(f"yibao 服务 / service: http://{host}:{port}/  (OpenAPI: /openapi.json)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", server_header=False)
+    url = database_url(db)
+    engine = make_engine(url)
+    upgrade(engine)
+    accounts: list[tuple[str, str, str]] = []
+    if demo:
+        from yibao.admin.demo import build_demo, demo_exists
+
+        if not demo_exists(engine):
+            typer.echo("建立示范市数据… / building Demo City…")
+            build_demo(engine)
+        folder = Path(url.split("///", 1)[1]).parent if url.startswith("sqlite:///") else Path.cwd()
+        accounts = demo_accounts(engine, folder)
+    _logging()
+    typer.echo(
+        f"yibao 服务 / service: http://{host}:{port}/  (OpenAPI: /openapi.json)  数据库 / database: "
+        f"{engine.url.render_as_string(hide_password=True)}"
+    )
+    if accounts:
+        typer.echo("示范账号（仅供本机试用）/ demo accounts (for trying it out on this machine):")
+        for name, role, password in accounts:
+            typer.echo(f"  {name:<16} {role:<9} {password}")
+    uvicorn.run(
+        create_app(engine), host=host, port=port, log_config=None, access_log=False, server_header=False
+    )

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from yibao.errors import InputError
-from yibao.money import BP, fen_to_yuan_str, parse_rate_bp, parse_yuan
+from yibao.money import BP, fen_to_yuan_str, parse_amount, parse_rate_bp
 from yibao.platform.models import (
     AccumulatorsJson,
     BatchIn,
@@ -40,7 +40,14 @@ from yibao.policy.resolve import Policy
 from yibao.rules.classes import benefit_class, class_settings, parse_status
 from yibao.rules.settlement import ACC_COLUMNS, Accumulators, Claim, ClaimResult, settle_claims
 
-__all__ = ["MED_TYPES", "input_error", "json_schema", "settle_document", "settle_inputs"]
+__all__ = [
+    "MED_TYPES",
+    "SETLINFO_LABELS",
+    "input_error",
+    "json_schema",
+    "settle_document",
+    "settle_inputs",
+]
 
 MED_TYPES: Final[dict[str, str]] = {"11": "outpatient", "21": "inpatient"}
 _UNSUPPORTED: Final[dict[str, str]] = {"14": "门诊慢特病 / chronic and special outpatient care"}
@@ -48,18 +55,31 @@ FUND_POOLED: Final = "310100"  # 统筹基金 (DOMAIN §4.8)
 FUND_LARGE: Final = "330100"  # 职工大额医疗费用补助 (insutype 330); code by analogy, unverified
 
 
+#: The setlinfo fields a person reads, in order, with their names in Chinese and English.
+SETLINFO_LABELS = {
+    "medfee_sumamt": ("医疗费总额", "total cost"),
+    "fulamt_ownpay_amt": ("全自费金额", "full self-pay"),
+    "overlmt_selfpay": ("超限价自付", "over-limit self-pay"),
+    "preselfpay_amt": ("先行自付金额", "category-B first self-pay"),
+    "inscp_scp_amt": ("符合政策范围金额", "in-scope amount"),
+    "act_pay_dedc": ("实际支付起付线", "deductible paid"),
+    "hifp_pay": ("统筹基金支出", "pooled fund"),
+    "pool_prop_selfpay": ("统筹基金支付比例", "pooled ratio"),
+    "hifob_pay": ("职工大额医疗费用补助基金支出", "large-amount fund"),
+    "fund_pay_sumamt": ("基金支付总额", "fund payment total"),
+    "psn_part_amt": ("个人负担总金额", "personal share"),
+    "acct_pay": ("个人账户支出", "account pays"),
+    "acct_mulaid_pay": ("个人账户共济支付", "family mutual-aid account pays"),
+    "psn_cash_pay": ("个人现金支出", "cash"),
+    "balc": ("本次结算后个人账户余额", "account balance after"),
+}
+
 def input_error(exc: ValidationError, where: str = "") -> InputError:
     """The first problem of a pydantic ValidationError as a bilingual InputError."""
     err = exc.errors()[0]
     field = where + ".".join(str(x) for x in err["loc"])
     return InputError(field or "-", err.get("input"), f"格式不符（{err['msg']}）", err["msg"])
 
-
-def _fen(value: object, field: str) -> int:
-    fen = parse_yuan(value, field)
-    if fen < 0:
-        raise InputError(field, value, "金额不能为负", "amounts must not be negative")
-    return fen
 
 
 def _class(policy: Policy, c: ClaimIn) -> str:
@@ -94,14 +114,14 @@ def _claim(policy: Policy, c: ClaimIn, person: int, carried: tuple[int, int] = (
         remote = "registered" if c.remote_registered else "unregistered"
     claim = Claim(
         date=c.setl_date, kind=_kind(c.med_type), benefit_class=_class(policy, c), level=c.hosp_lv,
-        total_fen=_fen(c.medfee_sumamt, "medfee_sumamt"),
-        full_self_pay_fen=_fen(c.fulamt_ownpay_amt, "fulamt_ownpay_amt"),
-        over_limit_fen=_fen(c.overlmt_selfpay, "overlmt_selfpay"),
-        preselfpay_fen=None if c.preselfpay_amt is None else _fen(c.preselfpay_amt, "preselfpay_amt"),
-        category_b_fen=None if c.catb_amt is None else _fen(c.catb_amt, "catb_amt"),
+        total_fen=parse_amount(c.medfee_sumamt, "medfee_sumamt"),
+        full_self_pay_fen=parse_amount(c.fulamt_ownpay_amt, "fulamt_ownpay_amt"),
+        over_limit_fen=parse_amount(c.overlmt_selfpay, "overlmt_selfpay"),
+        preselfpay_fen=None if c.preselfpay_amt is None else parse_amount(c.preselfpay_amt, "preselfpay_amt"),
+        category_b_fen=None if c.catb_amt is None else parse_amount(c.catb_amt, "catb_amt"),
         remote=remote, benefit_share_bp=share,
-        account_balance_fen=carried[0] if c.acct_balc is None else _fen(c.acct_balc, "acct_balc"),
-        mulaid_balance_fen=carried[1] if c.mulaid_balc is None else _fen(c.mulaid_balc,
+        account_balance_fen=carried[0] if c.acct_balc is None else parse_amount(c.acct_balc, "acct_balc"),
+        mulaid_balance_fen=carried[1] if c.mulaid_balc is None else parse_amount(c.mulaid_balc,
                                                                           "mulaid_balc"),
         person=person)
     _check_components(claim)
@@ -170,7 +190,7 @@ def _acc_in(rows: Sequence[BaseModel], persons: dict[str, int], acc: Accumulator
         for j, name in enumerate(ACC_COLUMNS):
             v = d[name]
             acc.data[i, j] = v if isinstance(v, int) and not isinstance(v, bool) and (
-                name == "year_key" or name.endswith(("admissions", "visits"))) else _fen(v, name)
+                name == "year_key" or name.endswith(("admissions", "visits"))) else parse_amount(v, name)
 
 
 def _acc_out(persons: dict[str, int], acc: Accumulators) -> list[Any]:

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from yibao.api.deps import get_registry
 from yibao.api.routers.calc import COLUMN_NAMES
+from yibao.api.security import SESSION_COOKIE, principal
 from yibao.cli.common import parse_date
 from yibao.cli.policy_view import show_value
 from yibao.errors import YibaoError
@@ -32,7 +33,7 @@ from yibao.rules.contribution_explain import assess_one
 from yibao.rules.scheme_choice import compare_schemes
 from yibao.web.i18n import lang_of, t
 
-__all__ = ["COMPARED", "router", "static_dir"]
+__all__ = ["COMPARED", "render", "router", "static_dir"]
 
 router = APIRouter(include_in_schema=False)
 _TEMPLATES = Jinja2Templates(directory=str(resources.files("yibao.web").joinpath("templates")))
@@ -59,10 +60,14 @@ def static_dir() -> Path:
     return Path(str(resources.files("yibao.web").joinpath("static")))
 
 
-def _page(request: Request, name: str, lang: str, **ctx: Any) -> HTMLResponse:
+def render(request: Request, name: str, lang: str, status: int | None = None, **ctx: Any) -> HTMLResponse:
+    """A page from its template. A form whose input was refused answers 422 (unless ``status``
+    says otherwise), so a script or a test sees it as a refusal. The header shows who is signed in."""
     regions = get_registry().regions()
-    # a form whose input was refused answers 422, so a script or a test sees it as a refusal
-    status = 422 if ctx.get("error") else 200
+    try:
+        who = principal(request) if request.cookies.get(SESSION_COOKIE) else None
+    except YibaoError:
+        who = None
     return _TEMPLATES.TemplateResponse(
         request,
         name,
@@ -71,10 +76,13 @@ def _page(request: Request, name: str, lang: str, **ctx: Any) -> HTMLResponse:
             "t": lambda k: t(k, lang),
             "regions": regions,
             "query": dict(request.query_params),
+            "who": who,
             **ctx,
         },
-        status_code=status,
+        status_code=status or (422 if ctx.get("error") else 200),
     )
+
+
 
 
 def _error(exc: YibaoError) -> dict[str, str]:
@@ -87,7 +95,7 @@ def _date(text: str | None, field: str) -> dt.date:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, lang: str | None = None) -> HTMLResponse:
-    return _page(request, "home.html", lang_of(lang))
+    return render(request, "home.html", lang_of(lang))
 
 
 @router.get("/calculator", response_class=HTMLResponse)
@@ -150,7 +158,7 @@ def calculator(
         ctx["error"] = _error(e)
     except ValueError as e:  # pydantic validation of the claim fields
         ctx["error"] = {"zh": f"输入无效：{e}".splitlines()[0], "en": f"invalid input: {e}".splitlines()[0]}
-    return _page(request, "calculator.html", lg, person_types=PERSON_TYPES, **ctx)
+    return render(request, "calculator.html", lg, person_types=PERSON_TYPES, **ctx)
 
 
 @router.get("/chooser", response_class=HTMLResponse)
@@ -189,7 +197,7 @@ def chooser(
             ]
         except YibaoError as e:
             ctx["error"] = _error(e)
-    return _page(request, "chooser.html", lg, **ctx)
+    return render(request, "chooser.html", lg, **ctx)
 
 
 def _numeric(value: object) -> float | None:
@@ -246,7 +254,7 @@ def compare(
         )
     except YibaoError as e:
         ctx["error"] = _error(e)
-    return _page(request, "compare.html", lg, **ctx)
+    return render(request, "compare.html", lg, **ctx)
 
 
 @router.get("/static/plotly.min.js")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:05:38.827197
+Create Date: 2026-12-06 14:20:48.939200
 """
 
 from __future__ import annotations
@@ -48,6 +48,19 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_idempotency_key'))
     )
+    op.create_table('login_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempt'))
+    )
+    with op.batch_alter_table('login_attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempt_client_at', ['client', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempt_username_at', ['username', 'at'], unique=False)
+
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('id_kind', sa.String(length=32), nullable=False),
@@ -336,6 +349,37 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payroll_declaration')),
     sa.UniqueConstraint('employer_id', 'month', name=op.f('uq_payroll_declaration_employer_id_month'))
     )
+    op.create_table('user_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('password_hash', sa.String(length=128), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('regions', sa.String(length=256), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('employer_id', sa.Integer(), nullable=True),
+    sa.Column('display_name', sa.String(length=64), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['employer_id'], ['employer.id'], name=op.f('fk_user_account_employer_id_employer')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_user_account_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
+    sa.UniqueConstraint('username', name=op.f('uq_user_account_username'))
+    )
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+
     op.create_table('claim',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=128), nullable=False),
@@ -552,6 +596,19 @@ def upgrade() -> None:
         batch_op.create_index('ix_transfer_case_person', ['person_id', 'status'], unique=False)
         batch_op.create_index('uq_transfer_case_issued_person', ['person_id'], unique=True, postgresql_where=sa.text("status = 'issued'"), sqlite_where=sa.text("status = 'issued'"))
 
+    op.create_table('web_session',
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_web_session_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_web_session'))
+    )
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_session_user_id'), ['user_id'], unique=False)
+
     op.create_table('payment_allocation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
@@ -600,6 +657,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_allocation_contribution_month_id'))
 
     op.drop_table('payment_allocation')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_session_user_id'))
+
+    op.drop_table('web_session')
     with op.batch_alter_table('transfer_case', schema=None) as batch_op:
         batch_op.drop_index('uq_transfer_case_issued_person', postgresql_where=sa.text("status = 'issued'"), sqlite_where=sa.text("status = 'issued'"))
         batch_op.drop_index('ix_transfer_case_person')
@@ -627,6 +688,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_claim_person_year')
 
     op.drop_table('claim')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
+
+    op.drop_table('api_token')
+    op.drop_table('user_account')
     op.drop_table('payroll_declaration')
     with op.batch_alter_table('lump_sum_plan', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lump_sum_plan_employer_id'))
@@ -683,6 +749,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_name'))
 
     op.drop_table('person')
+    with op.batch_alter_table('login_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_attempt_username_at')
+        batch_op.drop_index('ix_login_attempt_client_at')
+
+    op.drop_table('login_attempt')
     op.drop_table('idempotency_key')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_subject')

@@ -1,0 +1,331 @@
+"""User accounts, sign-in, browser sessions and machine tokens.
+
+Passwords are hashed with argon2id (``argon2-cffi``'s defaults: RFC 9106's second recommended
+setting) and never logged or returned. Session ids and tokens are 256-bit random values the
+holder keeps; the database keeps only their SHA-256, so a copy of it opens nothing.
+
+Sign-in is rate limited in the database (so every worker process counts the same attempts):
+:data:`MAX_FAILURES_PER_USER` failures for a user name, or :data:`MAX_FAILURES_PER_CLIENT` from one
+address, within :data:`WINDOW` refuse further attempts until the window passes. An unknown user
+name is checked against a dummy hash, so the time taken does not reveal which names exist.
+
+:func:`attempt_login` returns its outcome instead of raising, because the attempt must be
+recorded even when the sign-in fails (an exception would roll the record back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from yibao.admin import audit
+from yibao.admin.register import lookup_employer, lookup_person
+from yibao.admin.roles import ROLES, STAFF_ROLES, authorize
+from yibao.admin.uow import Actor
+from yibao.db.base import utcnow
+from yibao.db.models.auth import ApiToken, LoginAttempt, UserAccount, WebSession
+from yibao.db.models.register import Region
+from yibao.errors import InputError, NotSignedIn, TooManyAttempts, YibaoError
+
+__all__ = [
+    "MAX_FAILURES_PER_CLIENT",
+    "MAX_FAILURES_PER_USER",
+    "MIN_PASSWORD",
+    "SESSION_HOURS",
+    "WINDOW",
+    "LoginOutcome",
+    "actor_of",
+    "attempt_login",
+    "create_user",
+    "end_session",
+    "issue_token",
+    "revoke_token",
+    "session_user",
+    "start_session",
+    "token_user",
+]
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD = 10
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 20
+WINDOW = dt.timedelta(minutes=15)
+SESSION_HOURS = 8
+TOKEN_PREFIX = "yb_"
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they were stored as UTC
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _username(value: object) -> str:
+    text = str(value or "").strip()
+    if not (3 <= len(text) <= 64) or not all(c.isalnum() or c in "._-@" for c in text):
+        raise InputError(
+            "username", value, "应为 3–64 位字母、数字或 ._-@", "expected 3-64 letters, digits or ._-@"
+        )
+    return text
+
+
+def _check_password(password: str, username: str) -> None:
+    # never echo the password back, even in an error
+    if len(password) < MIN_PASSWORD:
+        raise InputError(
+            "password", "***", f"至少 {MIN_PASSWORD} 个字符", f"at least {MIN_PASSWORD} characters"
+        )
+    if password.lower() == username.lower():
+        raise InputError("password", "***", "不能与用户名相同", "must differ from the user name")
+
+
+def _regions(session: Session, value: object) -> str | None:
+    if value is None or (isinstance(value, (list, tuple)) and not value) or str(value).strip() == "":
+        return None
+    items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
+    codes = [str(c).strip() for c in items if str(c).strip()]
+    known = set(session.scalars(select(Region.code)))
+    for c in codes:
+        if c not in known:
+            raise InputError(
+                "regions",
+                c,
+                f"不是本系统登记的统筹地区；已登记：{', '.join(sorted(known)) or '无'}",
+                f"not a pooling region of this installation; registered: "
+                f"{', '.join(sorted(known)) or 'none'}",
+            )
+    return ",".join(dict.fromkeys(codes))
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    regions: object = None,
+    person: object = None,
+    employer: object = None,
+    display_name: str | None = None,
+) -> UserAccount:
+    """Create an account (admin only). Operators and auditors name their regions; an insured
+    person's account names their register entry, an employer clerk's their unit."""
+    authorize(actor, "user.manage")
+    name = _username(username)
+    if role not in ROLES:
+        raise InputError("role", role, f"可选：{', '.join(ROLES)}", f"accepted: {', '.join(ROLES)}")
+    _check_password(password, name)
+    codes = _regions(session, regions)
+    if role in STAFF_ROLES and codes is None:
+        raise InputError(
+            "regions",
+            regions,
+            "经办和稽核人员须指定所属统筹地区",
+            "operators and auditors must be given their pooling regions",
+        )
+    if role == "insured" and person is None:
+        raise InputError(
+            "person", None, "参保人账号须关联登记号", "an insured person's account needs a person"
+        )
+    person_id = lookup_person(session, person, "person").id if role == "insured" else None
+    if role == "employer":
+        if employer is None:
+            raise InputError(
+                "employer", None, "单位账号须关联用人单位", "an employer account needs an employer"
+            )
+        employer_id: int | None = lookup_employer(session, employer).id
+    else:
+        employer_id = None
+    if session.scalar(select(UserAccount.id).where(UserAccount.username == name)) is not None:
+        raise InputError("username", name, "已被使用", "is already taken")
+    user = UserAccount(
+        username=name,
+        password_hash=_hasher.hash(password),
+        role=role,
+        regions=codes,
+        person_id=person_id,
+        employer_id=employer_id,
+        display_name=(display_name or "").strip()[:64] or None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", "user", user.id, ("username", "role", "regions"))
+    log.info("user %s created with role %s", name, role)
+    return user
+
+
+def actor_of(user: UserAccount, request_id: str = "", purpose: str | None = None) -> Actor:
+    """The :class:`Actor` a signed-in user acts as."""
+    regions = tuple(user.regions.split(",")) if user.regions else None
+    return Actor(
+        user=f"user:{user.username}",
+        role=user.role,
+        regions=regions,
+        purpose=purpose,
+        request_id=request_id,
+        person_id=user.person_id,
+        employer_id=user.employer_id,
+    )
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: UserAccount | None
+    error: YibaoError | None
+
+
+def _failures(session: Session, column: InstrumentedAttribute[str], value: str, since: dt.datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(column == value, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
+        )
+        or 0
+    )
+
+
+def attempt_login(
+    session: Session, username: str, password: str, client: str, now: dt.datetime | None = None
+) -> LoginOutcome:
+    """Check a user name and password; record the attempt. See the module docstring."""
+    now = now or utcnow()
+    name = str(username or "").strip()[:64]
+    since = now - WINDOW
+    if (
+        _failures(session, LoginAttempt.username, name, since) >= MAX_FAILURES_PER_USER
+        or _failures(session, LoginAttempt.client, client, since) >= MAX_FAILURES_PER_CLIENT
+    ):
+        session.add(LoginAttempt(username=name, client=client[:64], at=now, ok=False, note="rate_limited"))
+        minutes = int(WINDOW.total_seconds() // 60)
+        return LoginOutcome(
+            None,
+            TooManyAttempts(
+                f"登录失败次数过多，请 {minutes} 分钟后再试",
+                f"too many failed sign-ins; try again in {minutes} minutes",
+                retry_after=int(WINDOW.total_seconds()),
+            ),
+        )
+    user = session.scalar(select(UserAccount).where(UserAccount.username == name))
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=name, client=client[:64], at=now, ok=ok))
+    if not ok or user is None:
+        log.info("sign-in refused for %r from %s", name, client)
+        return LoginOutcome(None, NotSignedIn("用户名或密码不正确", "wrong user name or password"))
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    audit.record(session, actor_of(user), "user.login", "user", user.id)
+    return LoginOutcome(user, None)
+
+
+def start_session(session: Session, user: UserAccount, now: dt.datetime | None = None) -> tuple[str, str]:
+    """A new browser session: ``(cookie value, CSRF token)``."""
+    now = now or utcnow()
+    sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            id_hash=_digest(sid),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=SESSION_HOURS),
+        )
+    )
+    return sid, csrf
+
+
+def session_user(
+    session: Session, sid: str | None, now: dt.datetime | None = None
+) -> tuple[UserAccount, WebSession] | None:
+    """The user of a live session cookie, or None."""
+    if not sid:
+        return None
+    row = session.get(WebSession, _digest(sid))
+    if row is None or row.ended_at is not None or _aware(row.expires_at) <= (now or utcnow()):
+        return None
+    user = session.get(UserAccount, row.user_id)
+    return (user, row) if user is not None and user.active else None
+
+
+def end_session(session: Session, sid: str | None, now: dt.datetime | None = None) -> None:
+    if sid:
+        row = session.get(WebSession, _digest(sid))
+        if row is not None and row.ended_at is None:
+            row.ended_at = now or utcnow()
+
+
+def issue_token(
+    session: Session,
+    actor: Actor,
+    username: str,
+    name: str,
+    days: int | None = 365,
+    now: dt.datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A bearer token for ``username`` (admin only); the secret is returned once, never stored."""
+    authorize(actor, "user.manage")
+    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
+    if user is None:
+        raise InputError("username", username, "没有此用户", "no such user")
+    label = str(name or "").strip()
+    if not (1 <= len(label) <= 64):
+        raise InputError(
+            "name", name, "应为 1–64 个字符的令牌名称", "expected a token name of 1-64 characters"
+        )
+    if days is not None and not (1 <= days <= 3660):
+        raise InputError("days", days, "有效天数应在 1–3660", "expected 1-3660 days")
+    now = now or utcnow()
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=_digest(secret),
+        name=label,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days) if days else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "token.create", "user", user.id, ("token",))
+    return row, secret
+
+
+def token_user(session: Session, token: str | None, now: dt.datetime | None = None) -> UserAccount | None:
+    """The user a bearer token acts for, or None when it is unknown, revoked or expired."""
+    if not token:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and _aware(row.expires_at) <= (now or utcnow()):
+        return None
+    user = session.get(UserAccount, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int, now: dt.datetime | None = None) -> None:
+    authorize(actor, "user.manage")
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise InputError("token_id", token_id, "没有此令牌", "no such token")
+    row.revoked_at = row.revoked_at or now or utcnow()
+    audit.record(session, actor, "token.revoke", "user", row.user_id, ("token",))

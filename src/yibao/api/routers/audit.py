@@ -1,0 +1,57 @@
+"""``/api/v1/audit``: the audit trail — who read or changed what, when and why (auditors, admins).
+
+An auditor limited to regions sees the events of those regions; asking for one person's trail
+checks that the person is theirs to see, then shows every event about them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from yibao.admin import audit, register
+from yibao.admin.uow import Actor
+from yibao.api.deps import Limit, Offset, call, page
+from yibao.api.security import require
+from yibao.errors import InputError
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["audit / 审计"])
+
+
+@router.get("/audit", summary="审计记录 / the audit trail")
+def trail(
+    request: Request,
+    actor: Annotated[Actor, Depends(require("audit.read"))],
+    limit: Limit = 100,
+    offset: Offset = 0,
+    subject_type: Annotated[str | None, Query(max_length=32)] = None,
+    subject_id: Annotated[str | None, Query(max_length=64)] = None,
+    user: Annotated[str | None, Query(max_length=64, description="操作人，如 user:zhang")] = None,
+    action: Annotated[str | None, Query(max_length=48, description="如 person.read, claim.settle")] = None,
+) -> dict[str, Any]:
+    def step(s: Session) -> list[dict[str, Any]]:
+        regions = actor.regions
+        if subject_type == "person" and subject_id:
+            if not subject_id.isdigit():
+                raise InputError(
+                    "subject_id", subject_id, "应为人员登记号", "expected a person's register number"
+                )
+            register.check_person_visible(s, actor, int(subject_id))
+            regions = None
+        return audit.trail(
+            s,
+            actor,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            user=user,
+            action=action,
+            regions=regions,
+            limit=limit,
+            offset=offset,
+        )
+
+    return page(call(request, step), limit, offset)
