@@ -145,8 +145,13 @@ def test_insured_person_sees_own_records_and_403_elsewhere(browser: Browser, sit
             shot(page, f"me-{lang}")
         page.goto(f"{url}/me/claims/{own_claim['claim_id']}")
         assert page.locator('#breakdown td[data-key="fund_pay_sumamt"]').inner_text()
-        for path in (f"/me/claims/{their_claim['claim_id']}", f"/staff/persons/{other['person']['id']}",
-                     f"/staff/claims/{their_claim['claim_id']}", "/staff", "/staff/audit"):
+        for path in (
+            f"/me/claims/{their_claim['claim_id']}",
+            f"/staff/persons/{other['person']['id']}",
+            f"/staff/claims/{their_claim['claim_id']}",
+            "/staff",
+            "/staff/audit",
+        ):
             response = page.goto(f"{url}{path}")
             assert response is not None and response.status == 403, path
             assert "无权" in page.content() or "may" in page.content()

@@ -184,7 +184,7 @@ def resolve_region(session: Session, given: object, field: str = "region") -> Re
     here; anything else is an InputError listing the regions the table holds.
     """
     text = str(given).strip() if given is not None else ""
-    if len(text) == 6 and text.isdigit():
+    if len(text) == 6 and text.isdecimal():
         found = session.get(Region, text)
         if found is not None:
             return found
@@ -322,7 +322,7 @@ def lookup_person(session: Session, ref: object, field: str = "person") -> Perso
     """A person by register number (``42``) or ID number in any accepted form; no audit row
     (callers that show the person audit the read)."""
     text = str(ref).strip() if ref is not None else ""
-    if isinstance(ref, int) or (text.isdigit() and len(text) < 15):
+    if isinstance(ref, int) or (text.isdecimal() and len(text) < 15):
         person = session.get(Person, int(text)) if text else None
         if person is None:
             raise InputError(field, ref, "没有此登记号的人员", "no person has this register number")
@@ -427,7 +427,7 @@ def get_person(session: Session, actor: Actor, ref: object, *, unmasked: bool = 
 def lookup_employer(session: Session, ref: object, field: str = "employer") -> Employer:
     """An employer by register number or unified social credit code."""
     text = str(ref).strip() if ref is not None else ""
-    if isinstance(ref, int) or (text.isdigit() and len(text) < 18):
+    if isinstance(ref, int) or (text.isdecimal() and len(text) < 18):
         found = session.get(Employer, int(text)) if text else None
     else:
         found = session.scalar(select(Employer).where(Employer.uscc == parse_uscc(text, field)))

@@ -166,7 +166,7 @@ def record_history(session: Session, actor: Actor, person_id: int, region: str, 
     def do() -> dict[str, Any]:
         person_or_error(session, person_id)
         code = str(region).strip()
-        if not (len(code) == 6 and code.isdigit()):
+        if not (len(code) == 6 and code.isdecimal()):
             raise InputError("region", region, "应为 6 位行政区划代码（GB/T 2260），如 430100",
                              "expected a 6-digit GB/T 2260 division code, e.g. 430100")
         a, b = month_arg(from_month, "from_month"), month_arg(to_month, "to_month")

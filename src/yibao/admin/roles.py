@@ -3,7 +3,8 @@
 The issue's six roles (ARCHITECTURE.md "service"): 经办 operator, 稽核 auditor, analyst, employer,
 insured person, admin. Least privilege: the admin manages accounts and reads the audit trail but
 handles no case; the analyst sees rules, calculators and aggregates, never a person; an employer
-clerk sees and declares for their own unit; an insured person sees only their own records
+clerk sees and declares for their own unit; an insured person sees only their own records; a
+designated provider's system (定点医药机构, a seventh role) sends the platform's messages and nothing else
 (:func:`yibao.admin.register.check_person_visible` bounds the rows; this table the actions).
 """
 
@@ -14,7 +15,7 @@ from yibao.errors import Forbidden
 
 __all__ = ["PERMISSIONS", "ROLES", "ROLE_NAMES", "STAFF_ROLES", "allowed", "authorize"]
 
-ROLES: tuple[str, ...] = ("operator", "auditor", "analyst", "employer", "insured", "admin")
+ROLES: tuple[str, ...] = ("operator", "auditor", "analyst", "employer", "insured", "admin", "provider")
 ROLE_NAMES: dict[str, tuple[str, str]] = {
     "operator": ("经办", "operator"),
     "auditor": ("稽核", "auditor"),
@@ -22,6 +23,7 @@ ROLE_NAMES: dict[str, tuple[str, str]] = {
     "employer": ("用人单位", "employer"),
     "insured": ("参保人", "insured person"),
     "admin": ("系统管理", "administrator"),
+    "provider": ("定点医药机构", "designated provider"),
 }
 #: Roles that belong to a bureau's regions (their accounts must name at least one).
 STAFF_ROLES: frozenset[str] = frozenset({"operator", "auditor"})
@@ -42,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"auditor", "admin"}),
     "self.read": frozenset({"insured"}),
     "user.manage": frozenset({"admin"}),
+    "gateway.use": frozenset({"provider"}),  # a hospital system's token: the platform messages only
 }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from yibao import __version__
 from yibao.api import errors, middleware
 from yibao.api.deps import get_registry
-from yibao.api.routers import audit, auth, calc, cases, claims, contributions, me, policy, register
+from yibao.api.routers import audit, auth, calc, cases, claims, contributions, gateway, me, policy, register
 from yibao.db.engine import make_engine
 from yibao.web import pages, session_pages, staff
 
@@ -75,6 +75,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(calc.router, responses=errors.ERROR_RESPONSES)
     app.include_router(auth.router, responses=errors.ERROR_RESPONSES)
     protected = {**errors.ERROR_RESPONSES, **errors.AUTH_RESPONSES}
-    for r in (register.router, contributions.router, claims.router, cases.router, me.router, audit.router):
+    routers = (
+        register.router,
+        contributions.router,
+        claims.router,
+        cases.router,
+        me.router,
+        audit.router,
+        gateway.router,
+    )
+    for r in routers:
         app.include_router(r, responses=protected)
     return app

@@ -47,6 +47,9 @@ def _register() -> None:
     from yibao.cli import user as user_cli
 
     app.add_typer(user_cli.app, name="user")
+    from yibao.cli import provider as provider_cli
+
+    app.add_typer(provider_cli.app, name="provider")
     policy.app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)

@@ -52,7 +52,7 @@ def install(app: typer.Typer) -> None:
 # -- what the user typed ---------------------------------------------------------------------------
 def _person(s: Session, ref: str) -> int:
     text = ref.strip()
-    if text.isdigit() and len(text) < 15:
+    if text.isdecimal() and len(text) < 15:
         p = s.get(Person, int(text))
     else:
         p = s.scalar(select(Person).where(Person.id_number == parse_person_id(text, "person").number))
@@ -65,7 +65,7 @@ def _person(s: Session, ref: str) -> int:
 def _employer(s: Session, ref: str) -> int:
     text = ref.strip()
     emp = None
-    if text.isdigit() and len(text) < 15:
+    if text.isdecimal() and len(text) < 15:
         emp = s.get(Employer, int(text))
     elif is_valid_uscc(text):
         emp = s.scalar(select(Employer).where(Employer.uscc == parse_uscc(text, "employer")))

@@ -55,7 +55,7 @@ def install(app: typer.Typer) -> None:
 # -- resolving what the user typed ------------------------------------------------------------
 def _person(s: Session, ref: str, field: str = "person") -> Person:
     text = ref.strip()
-    if text.isdigit() and len(text) < 15:
+    if text.isdecimal() and len(text) < 15:
         p = s.get(Person, int(text))
     else:
         p = s.scalar(select(Person).where(Person.id_number == parse_person_id(text, field).number))
@@ -70,7 +70,7 @@ def _payer(s: Session, ref: str) -> tuple[str, int, str | None]:
     ``person:<n>``); the region is the unit's, or the person's own-paid enrollment's."""
     text = ref.strip()
     kind, _, num = text.partition(":")
-    if kind in ("employer", "person") and num.isdigit():
+    if kind in ("employer", "person") and num.isdecimal():
         if kind == "employer":
             emp = s.get(Employer, int(num))
             if emp is None:

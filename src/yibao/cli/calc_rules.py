@@ -51,7 +51,7 @@ def _int(item: Item, key: str, default: int | None = None, lo: int = 0) -> int:
     v = item.get(key, default)
     if v is None:
         raise InputError(key, v, "缺少必填项", "a value is required")
-    if isinstance(v, bool) or not str(v).strip().lstrip("-").isdigit() or int(v) < lo:
+    if isinstance(v, bool) or not str(v).strip().lstrip("-").isdecimal() or int(v) < lo:
         raise InputError(key, v, f"应为不小于 {lo} 的整数", f"expected a whole number ≥ {lo}")
     return int(v)
 

@@ -85,7 +85,7 @@ def parse_month(value: object, field: str = "month") -> int:
         if "-" in text:
             y, m = text.split("-")[:2]
             year, month = int(y), int(m)
-        elif len(text) == 6 and text.isdigit():
+        elif len(text) == 6 and text.isdecimal():
             year, month = int(text[:4]), int(text[4:])
     except ValueError:
         year = None

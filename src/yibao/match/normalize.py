@@ -191,9 +191,9 @@ def parse_date(value: object) -> tuple[dt.date | None, int]:
     if text is None:
         return None, DATE_EMPTY
     text = text.removesuffix(".0") if re.fullmatch(r"\d+\.0", text) else text
-    if text.isdigit() and len(text) == 8:
+    if text.isdecimal() and len(text) == 8:
         return _ymd(int(text[:4]), int(text[4:6]), int(text[6:]))
-    if text.isdigit() and len(text) <= 5:
+    if text.isdecimal() and len(text) <= 5:
         serial = int(text)
         if _EXCEL_MIN <= serial <= _EXCEL_MAX:
             return _EXCEL_EPOCH + dt.timedelta(days=serial), DATE_OK
@@ -219,7 +219,7 @@ def parse_month(value: object) -> tuple[dt.date | None, int]:
     text = clean_text(value)
     if text is None:
         return None, DATE_EMPTY
-    if text.isdigit() and len(text) == 6:
+    if text.isdecimal() and len(text) == 6:
         return _ymd(int(text[:4]), int(text[4:]), 1)
     if m := _NUM_MONTH.match(text):
         return _ymd(int(m[1]), int(m[2]), 1)

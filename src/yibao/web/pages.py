@@ -129,7 +129,7 @@ def calculator(
                 if person_type == "retiree"
                 else (person_type if person_type in ("in_service", "flexible") else "in_service")
             )
-            if not age.isdigit():
+            if not age.isdecimal():
                 from yibao.errors import InputError
 
                 raise InputError("age", age, "应为整数", "must be a whole number")

@@ -185,7 +185,7 @@ def person_enroll(
 ) -> Response:
     def step(s: Session) -> None:
         emp = register.lookup_employer(s, employer).id if employer.strip() else None
-        if not flexible_option.isdigit():
+        if not flexible_option.isdecimal():
             raise InputError(
                 "flexible_option",
                 flexible_option,
@@ -486,7 +486,7 @@ def audit_page(
 ) -> Response:
     def step(s: Session) -> list[dict[str, Any]]:
         regions = p.actor.regions
-        if subject_type == "person" and subject_id.isdigit():
+        if subject_type == "person" and subject_id.isdecimal():
             register.check_person_visible(s, p.actor, int(subject_id))
             regions = None
         return audit.trail(

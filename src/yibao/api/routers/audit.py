@@ -36,7 +36,7 @@ def trail(
     def step(s: Session) -> list[dict[str, Any]]:
         regions = actor.regions
         if subject_type == "person" and subject_id:
-            if not subject_id.isdigit():
+            if not subject_id.isdecimal():
                 raise InputError(
                     "subject_id", subject_id, "应为人员登记号", "expected a person's register number"
                 )

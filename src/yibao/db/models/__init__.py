@@ -1,5 +1,27 @@
 """Every model, imported so that ``Base.metadata`` holds the whole schema (Alembic reads it)."""
 
-from yibao.db.models import audit, auth, cases, claims, contribution, enrollment, ledger, ops, register
+from yibao.db.models import (
+    audit,
+    auth,
+    cases,
+    claims,
+    contribution,
+    enrollment,
+    gateway,
+    ledger,
+    ops,
+    register,
+)
 
-__all__ = ["audit", "auth", "cases", "claims", "contribution", "enrollment", "ledger", "ops", "register"]
+__all__ = [
+    "audit",
+    "auth",
+    "cases",
+    "claims",
+    "contribution",
+    "enrollment",
+    "gateway",
+    "ledger",
+    "ops",
+    "register",
+]

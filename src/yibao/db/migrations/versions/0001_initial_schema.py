@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 14:20:48.939200
+Create Date: 2026-12-06 14:48:49.044054
 """
 
 from __future__ import annotations
@@ -61,6 +61,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_login_attempt_client_at', ['client', 'at'], unique=False)
         batch_op.create_index('ix_login_attempt_username_at', ['username', 'at'], unique=False)
 
+    op.create_table('medical_institution',
+    sa.Column('code', sa.String(length=30), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_medical_institution'))
+    )
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('id_kind', sa.String(length=32), nullable=False),
@@ -149,6 +157,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_employer')),
     sa.UniqueConstraint('uscc', name=op.f('uq_employer_uscc'))
     )
+    op.create_table('encounter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mdtrt_id', sa.String(length=30), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('institution_code', sa.String(length=30), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('med_type', sa.String(length=6), nullable=False),
+    sa.Column('begin_date', sa.Date(), nullable=False),
+    sa.Column('ipt_otp_no', sa.String(length=30), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['institution_code'], ['medical_institution.code'], name=op.f('fk_encounter_institution_code_medical_institution')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_encounter_person_id_person')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_encounter_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_encounter')),
+    sa.UniqueConstraint('mdtrt_id', name=op.f('uq_encounter_mdtrt_id'))
+    )
+    with op.batch_alter_table('encounter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_encounter_person_id'), ['person_id'], unique=False)
+
     op.create_table('family_link',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('holder_id', sa.Integer(), nullable=False),
@@ -609,6 +638,23 @@ def upgrade() -> None:
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('gateway_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sender', sa.String(length=64), nullable=False),
+    sa.Column('msgid', sa.String(length=30), nullable=False),
+    sa.Column('infno', sa.String(length=6), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('response', sa.Text(), nullable=False),
+    sa.Column('claim_id', sa.Integer(), nullable=True),
+    sa.Column('reversed_by', sa.Integer(), nullable=True),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['claim_id'], ['claim.id'], name=op.f('fk_gateway_message_claim_id_claim')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_message'))
+    )
+    with op.batch_alter_table('gateway_message', schema=None) as batch_op:
+        batch_op.create_index('ix_gateway_message_msgid', ['sender', 'msgid'], unique=True)
+
     op.create_table('payment_allocation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
@@ -643,11 +689,38 @@ def upgrade() -> None:
     with op.batch_alter_table('transfer_period', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transfer_period_history_id'), ['history_id'], unique=False)
 
+    op.create_table('fee_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('encounter_id', sa.Integer(), nullable=False),
+    sa.Column('feedetl_sn', sa.String(length=30), nullable=False),
+    sa.Column('chrg_bchno', sa.String(length=30), nullable=True),
+    sa.Column('med_list_codg', sa.String(length=50), nullable=False),
+    sa.Column('fee_date', sa.Date(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('chrgitm_lv', sa.String(length=3), nullable=False),
+    sa.Column('over_limit_fen', sa.BigInteger(), nullable=False),
+    sa.Column('preselfpay_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('claim_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['claim_id'], ['claim.id'], name=op.f('fk_fee_line_claim_id_claim')),
+    sa.ForeignKeyConstraint(['encounter_id'], ['encounter.id'], name=op.f('fk_fee_line_encounter_id_encounter')),
+    sa.ForeignKeyConstraint(['message_id'], ['gateway_message.id'], name=op.f('fk_fee_line_message_id_gateway_message')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_line')),
+    sa.UniqueConstraint('encounter_id', 'feedetl_sn', name=op.f('uq_fee_line_encounter_id_feedetl_sn'))
+    )
+    with op.batch_alter_table('fee_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_line_encounter_id'), ['encounter_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('fee_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_line_encounter_id'))
+
+    op.drop_table('fee_line')
     with op.batch_alter_table('transfer_period', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transfer_period_history_id'))
 
@@ -657,6 +730,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_allocation_contribution_month_id'))
 
     op.drop_table('payment_allocation')
+    with op.batch_alter_table('gateway_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_gateway_message_msgid')
+
+    op.drop_table('gateway_message')
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_session_user_id'))
 
@@ -738,6 +815,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_family_link_relative')
 
     op.drop_table('family_link')
+    with op.batch_alter_table('encounter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_encounter_person_id'))
+
+    op.drop_table('encounter')
     op.drop_table('employer')
     with op.batch_alter_table('contribution_period', schema=None) as batch_op:
         batch_op.drop_index('ix_contribution_period_person')
@@ -749,6 +830,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_name'))
 
     op.drop_table('person')
+    op.drop_table('medical_institution')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempt_username_at')
         batch_op.drop_index('ix_login_attempt_client_at')
