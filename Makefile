@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine (Python 3.11):
-#   make run   — create .venv, install yibao, and show the policy engine at work
+#   make run   — create .venv, install yibao, build the demo region, print what a bureau looks at,
+#                then serve the API and pages on http://127.0.0.1:8000/ with demo accounts
 #   make test  — create .venv, install yibao with its test tools, run ruff, mypy, pytest and a
 #                quick benchmark
 SHELL := /bin/bash
@@ -19,6 +20,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/yibao demo
+	$(BIN)/yibao serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -175,3 +175,15 @@ def test_scheme_choice_names_what_is_unknown() -> None:
     assert employee.reimbursement_fen is not None and 0 < employee.reimbursement_fen < TYPICAL_ADMISSION_FEN
     assert at_work.reimbursement_fen is None and "resident.inpatient.ratio" in at_work.unknown
     assert "remote.registered_ratio_reduction" in at_hukou.unknown and at_hukou.region.startswith("武汉")
+
+
+def test_prometheus_metrics_count_requests_by_route_template_not_path() -> None:
+    """Observability (issue 5): /metrics counts requests per route template; an ID number in a path
+    never becomes a label."""
+    client.get("/api/v1/persons/11010519491231002X", headers=OPERATOR)
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'yibao_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="/api/v1/persons/{person}"' in text
+    assert "11010519491231002X" not in text
+    assert "yibao_http_request_seconds_bucket" in text and "yibao_http_requests_in_flight" in text

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from yibao import __version__
-from yibao.api import errors, middleware
+from yibao.api import errors, metrics, middleware
 from yibao.api.deps import get_registry
 from yibao.api.routers import audit, auth, calc, cases, claims, contributions, gateway, me, policy, register
 from yibao.db.engine import make_engine
@@ -39,6 +39,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )  # Swagger UI loads from a CDN
     app.state.engine = engine if engine is not None else make_engine()
     middleware.install(app)
+    metrics.install(app)
     errors.install(app)
 
     @app.get("/healthz", tags=["health"], summary="进程存活 / the process answers")
