@@ -56,8 +56,8 @@ test: lint typecheck unit bench-quick
 
 # The browser tests save the main pages into tests/.screenshots/ (ignored); this refreshes the
 # committed copies the README shows.
-screenshots: $(STAMP) system
-	$(BIN)/pytest -q tests/test_web_browser.py
+screenshots: $(STAMP) postgres system
+	$(BIN)/pytest -q tests/test_web_browser.py tests/admin/test_web_staff.py
 	mkdir -p docs/screenshots && cp tests/.screenshots/*.png docs/screenshots/
 
 bench: $(STAMP)

@@ -409,3 +409,14 @@ def test_bad_requests_name_the_field_in_both_languages(world: dict[str, Any]) ->
     assert r.status_code == 422 and r.json()["error"]["field"] == "total"
     r = c.get("/api/v1/persons", params={"q": "张", "limit": 0}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "limit"
+
+
+def test_a_revoked_token_is_refused_at_once(world: dict[str, Any]) -> None:
+    """Tokens are cached for speed (api.security.CACHE_SECONDS); revoking one through the service
+    drops it from the cache, so the next request is refused."""
+    c, root = world["client"], world["root"]
+    issued = ok(c.post("/api/v1/auth/tokens", json={"username": "op.bj", "name": "HIS"}, headers=root), 201)
+    h = {"Authorization": f"Bearer {issued['token']}"}
+    assert ok(c.get("/api/v1/auth/me", headers=h))["username"] == "op.bj"
+    assert c.delete(f"/api/v1/auth/tokens/{issued['id']}", headers=root).status_code == 204
+    assert c.get("/api/v1/auth/me", headers=h).status_code == 401

@@ -322,10 +322,12 @@ def token_user(session: Session, token: str | None, now: dt.datetime | None = No
     return user if user is not None and user.active else None
 
 
-def revoke_token(session: Session, actor: Actor, token_id: int, now: dt.datetime | None = None) -> None:
+def revoke_token(session: Session, actor: Actor, token_id: int, now: dt.datetime | None = None) -> str:
+    """Revoke a token; returns its digest (the service drops it from its cache)."""
     authorize(actor, "user.manage")
     row = session.get(ApiToken, token_id)
     if row is None:
         raise InputError("token_id", token_id, "没有此令牌", "no such token")
     row.revoked_at = row.revoked_at or now or utcnow()
     audit.record(session, actor, "token.revoke", "user", row.user_id, ("token",))
+    return row.token_hash

@@ -10,9 +10,8 @@ process reports its own counters; scrape each, or run one worker per container.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,6 +20,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["Metrics", "install"]
 
@@ -48,32 +48,45 @@ class Metrics:
         )
 
 
-def _route(request: Request) -> str:
+def _route(scope: Scope) -> str:
     # the router records the matched route in the request's scope
-    route = request.scope.get("route")
-    return str(getattr(route, "path", None) or "unmatched")
+    return str(getattr(scope.get("route"), "path", None) or "unmatched")
+
+
+class _Measure:
+    """Plain ASGI middleware (see :mod:`yibao.api.middleware` for why not ``BaseHTTPMiddleware``)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == "/metrics":
+            await self.app(scope, receive, send)
+            return
+        m = self.metrics
+        m.in_flight.inc()
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            m.in_flight.dec()
+            route, method = _route(scope), str(scope.get("method"))
+            m.requests.labels(route, method, str(status)).inc()
+            m.latency.labels(route, method).observe(time.perf_counter() - start)
 
 
 def install(app: FastAPI) -> Metrics:
     metrics = Metrics()
     app.state.metrics = metrics
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path == "/metrics":
-            return await call_next(request)
-        metrics.in_flight.inc()
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            metrics.in_flight.dec()
-            route = _route(request)
-            metrics.requests.labels(route, request.method, str(status)).inc()
-            metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
+    app.add_middleware(_Measure, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:

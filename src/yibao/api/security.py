@@ -12,9 +12,11 @@ it answers 401 when no one is signed in, 403 when the role does not allow it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import Request, Response
 from sqlalchemy import Engine
@@ -34,14 +36,19 @@ from yibao.admin.users import (
 from yibao.errors import Forbidden, NotSignedIn
 
 __all__ = [
+    "CACHE_SECONDS",
     "CSRF_HEADER",
     "SESSION_COOKIE",
     "Principal",
     "check_csrf",
     "client_of",
+    "forget",
     "get_engine",
     "principal",
     "require",
+    "set_session_cookie",
+    "sign_in",
+    "sign_out",
     "signed_in",
 ]
 
@@ -71,8 +78,35 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+#: How long a looked-up token or session is trusted without asking the database again. Looking it
+#: up costs a transaction and two queries — a third of a settlement's own time (docs/performance.md);
+#: the price is that a revocation, an expiry or a sign-out on another worker process takes effect
+#: within this many seconds (on the worker that made it, at once).
+CACHE_SECONDS = 30.0
+_CACHE_MAX = 10_000
+_cache: dict[str, tuple[float, Principal]] = {}
+
+
+def forget(digest: str) -> None:
+    """Drop a cached token or session (by its SHA-256, as the database stores it)."""
+    _cache.pop(digest, None)
+
+
+def _cached(digest: str, rid: str) -> Principal | None:
+    hit = _cache.get(digest)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return replace(hit[1], actor=replace(hit[1].actor, request_id=rid))
+
+
+def _remember(digest: str, p: Principal) -> None:
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()  # rare: far more live credentials than a bureau has
+    _cache[digest] = (time.monotonic() + CACHE_SECONDS, p)
+
+
 def principal(request: Request) -> Principal | None:
-    """The caller, or None; looked up once per request."""
+    """The caller, or None; looked up once per request (and cached, see :data:`CACHE_SECONDS`)."""
     if hasattr(request.state, "principal"):
         found: Principal | None = request.state.principal
         return found
@@ -82,7 +116,12 @@ def principal(request: Request) -> Principal | None:
     token = credential.strip() if scheme.lower() == "bearer" else None
     sid = None if token else request.cookies.get(SESSION_COOKIE)
     result: Principal | None = None
+    digest = hashlib.sha256((token or sid or "").encode()).hexdigest()
     if token or sid:
+        result = _cached(digest, rid)
+        if result is not None:
+            request.state.principal = result
+            return result
 
         def look(s: Session) -> Principal | None:
             if token:
@@ -99,6 +138,8 @@ def principal(request: Request) -> Principal | None:
             return Principal(u.username, u.display_name, u.role, actor_of(u, rid), "session", ws.csrf_token)
 
         result = run(get_engine(request), look)
+        if result is not None:
+            _remember(digest, result)
         if token and result is None:
             request.state.principal = None
             raise NotSignedIn("令牌无效、已撤销或已过期", "the token is unknown, revoked or expired")
@@ -164,5 +205,7 @@ def set_session_cookie(request: Request, response: Response, sid: str) -> None:
 
 def sign_out(request: Request, response: Response) -> None:
     sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        forget(hashlib.sha256(sid.encode()).hexdigest())
     run(get_engine(request), lambda s: end_session(s, sid))
     response.delete_cookie(SESSION_COOKIE, path="/")

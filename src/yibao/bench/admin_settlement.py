@@ -269,7 +269,13 @@ def _client(args: tuple[str, str, int, int, int, int, int, float, int, Any, Any,
     url, impl, worker, threads, conns, n_persons, seed, seconds, warmup, start, out, ready = args
     # no pre-ping: a round trip per transaction that a local, long-lived pool does not need
     engine = make_engine(url, pool_size=conns, max_overflow=0, pool_pre_ping=False)
-    fn: Callable[[Engine, int, ClaimInput, str], None] = _service if impl == "yibao" else _naive
+    fn: Callable[[Engine, int, ClaimInput, str], None]
+    if impl == "api":  # the HTTP service (yibao.bench.api): ``url`` is still the database's, unused here
+        from yibao.bench.api import http_settle
+
+        fn = http_settle
+    else:
+        fn = _service if impl == "yibao" else _naive
     results: list[tuple[float, float, list[float], int]] = []
     first_error: list[str] = []
 

@@ -107,6 +107,16 @@ def _admin_command() -> None:
 _admin_command()
 
 
+def _api_command() -> None:
+    from yibao.cli.admin_common import guard
+    from yibao.cli.bench_api import api
+
+    app.command("api")(guard(api))
+
+
+_api_command()
+
+
 def _match_command() -> None:
     from yibao.cli.admin_common import guard
     from yibao.cli.bench_match import match

@@ -20,6 +20,7 @@ from yibao.api.errors import AUTH_RESPONSES
 from yibao.api.security import (
     CSRF_HEADER,
     check_csrf,
+    forget,
     get_engine,
     require,
     set_session_cookie,
@@ -180,4 +181,4 @@ def issue_token(
 def revoke_token(
     token_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("user.manage"))]
 ) -> None:
-    run(get_engine(request), lambda s: users.revoke_token(s, actor, token_id))
+    forget(run(get_engine(request), lambda s: users.revoke_token(s, actor, token_id)))

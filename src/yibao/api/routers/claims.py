@@ -77,8 +77,11 @@ def settle(
     ci = claim_input(body)
 
     def step(s: Session) -> dict[str, Any]:
-        region = register.resolve_region(s, body.region).code
-        pid = register.lookup_person(s, body.person).id
+        # a division code and a register number go straight to the service, which checks both in
+        # its first round trip; names and ID numbers are looked up first (two more round trips)
+        code = body.region.strip()
+        region = code if len(code) == 6 and code.isdecimal() else register.resolve_region(s, body.region).code
+        pid = body.person if isinstance(body.person, int) else register.lookup_person(s, body.person).id
         if body.dry_run:
             return claims.presettle(s, actor, region, pid, ci)
         return claims.settle(s, actor, region, pid, ci, key=key)
