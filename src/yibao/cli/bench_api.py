@@ -28,6 +28,7 @@ SHOWN = [
     "p99_ms",
     "ratio_throughput",
     "ratio_p99",
+    "cpu_ms_per_claim",
     "errors",
 ]
 
