@@ -31,3 +31,18 @@ def test_bench_settlement_tiny() -> None:
 def test_bench_refuses_sqlite() -> None:
     with pytest.raises(InputError):
         bench_settlement("sqlite:///x.db", 10)
+
+
+@pytest.mark.skipif(os.environ.get("YIBAO_SKIP_PG") == "1", reason="YIBAO_SKIP_PG=1: PostgreSQL skipped")
+def test_bench_api_tiny() -> None:
+    """``yibao bench api`` end to end, small: the server starts, every HTTP claim settles (201), and
+    each HTTP row carries its ratio to the in-process call of the same run."""
+    from yibao.bench.api import bench_api
+
+    rows = bench_api(PG_URL, n_persons=300, clients=3, latency_clients=2, seconds=0.6, procs=2, workers=1)
+    by = {(r["implementation"], r["clients"]): r for r in rows}
+    assert set(by) == {("in-process call", 3), ("in-process call", 2), ("HTTP API", 3), ("HTTP API", 2)}
+    for r in rows:
+        assert r["claims"] > 0 and r["errors"] == 0, r["first_error"]
+    assert by[("in-process call", 3)]["ratio_throughput"] == 1.0
+    assert by[("HTTP API", 3)]["ratio_throughput"] is not None and by[("HTTP API", 2)]["ratio_p99"] is not None
