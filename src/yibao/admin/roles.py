@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "self.read": frozenset({"insured"}),
     "user.manage": frozenset({"admin"}),
     "gateway.use": frozenset({"provider"}),  # a hospital system's token: the platform messages only
+    "worklist.read": frozenset({"operator", "auditor"}),  # precise enrollment's lists, by region
+    "lab.read": frozenset({"analyst", "auditor", "admin", "operator"}),  # aggregates only
 }
 
 

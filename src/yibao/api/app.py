@@ -7,6 +7,7 @@ resolve). Every response carries ``X-Request-ID`` and the security headers of
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,12 +21,12 @@ from yibao.api import errors, metrics, middleware
 from yibao.api.deps import get_registry
 from yibao.api.routers import audit, auth, calc, cases, claims, contributions, gateway, me, policy, register
 from yibao.db.engine import make_engine
-from yibao.web import pages, session_pages, staff
+from yibao.web import pages, results, session_pages, staff
 
 __all__ = ["create_app"]
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, data_dir: str | Path | None = None) -> FastAPI:
     """The service over ``engine`` (default: :func:`yibao.db.engine.make_engine`, i.e.
     ``YIBAO_DATABASE_URL`` or ``./yibao.db``; its schema must be current, ``yibao serve`` upgrades)."""
     app = FastAPI(
@@ -38,6 +39,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )  # Swagger UI loads from a CDN
     app.state.engine = engine if engine is not None else make_engine()
+    app.state.data_dir = data_dir  # worklists and lab runs (yibao.web.results); None: YIBAO_DATA_DIR
     middleware.install(app)
     metrics.install(app)
     errors.install(app)
@@ -71,6 +73,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(session_pages.router)
     app.include_router(staff.router)
+    app.include_router(results.router)
     app.mount("/static", StaticFiles(directory=pages.static_dir()), name="static")
     app.include_router(policy.router, responses=errors.ERROR_RESPONSES)
     app.include_router(calc.router, responses=errors.ERROR_RESPONSES)
