@@ -288,6 +288,7 @@ def end_enrollment(session: Session, actor: Actor, enrollment_id: int, end_month
         e = session.scalar(select(Enrollment).where(Enrollment.id == enrollment_id).with_for_update())
         if e is None:
             raise InputError("enrollment", enrollment_id, "没有此参保登记", "no such enrollment")
+        actor.check_region(e.region_code)
         if e.status == "ended":
             raise InputError("enrollment", enrollment_id, f"该参保已于 {_ym_text(e.end_month)} 终止",
                              f"the enrollment already ended with {_ym_text(e.end_month)}")
@@ -325,6 +326,7 @@ def change_category(session: Session, actor: Actor, enrollment_id: int, category
     old = session.get(Enrollment, enrollment_id)
     if old is None:
         raise InputError("enrollment", enrollment_id, "没有此参保登记", "no such enrollment")
+    actor.check_region(old.region_code)
     end_enrollment(session, actor, enrollment_id, add_months(start, -1), "category_change",
                    key=f"{key}:end" if key else None)
     return enroll(session, actor, old.person_id, old.region_code, category, start,

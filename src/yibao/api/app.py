@@ -19,7 +19,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from yibao import __version__
 from yibao.api import errors, metrics, middleware
 from yibao.api.deps import get_registry
-from yibao.api.routers import audit, auth, calc, cases, claims, contributions, gateway, me, policy, register
+from yibao.api.routers import (
+    audit,
+    auth,
+    calc,
+    cases,
+    claims,
+    contributions,
+    gateway,
+    me,
+    operations,
+    policy,
+    register,
+)
 from yibao.db.engine import make_engine
 from yibao.web import pages, results, session_pages, staff
 
@@ -87,6 +99,7 @@ def create_app(engine: Engine | None = None, data_dir: str | Path | None = None)
         me.router,
         audit.router,
         gateway.router,
+        operations.router,
     )
     for r in routers:
         app.include_router(r, responses=protected)
