@@ -420,3 +420,72 @@ def test_a_revoked_token_is_refused_at_once(world: dict[str, Any]) -> None:
     assert ok(c.get("/api/v1/auth/me", headers=h))["username"] == "op.bj"
     assert c.delete(f"/api/v1/auth/tokens/{issued['id']}", headers=root).status_code == 204
     assert c.get("/api/v1/auth/me", headers=h).status_code == 401
+
+
+def test_an_employer_clerk_sees_and_declares_for_their_own_unit_only(world: dict[str, Any]) -> None:
+    c, engine = world["client"], world["engine"]
+    mine = enrolled_member(world)
+    make_user(engine, "clerk.a", "employer", employer=mine["employer_id"])
+    make_user(engine, "his.a", "provider", regions=[BJ])
+    h, his = token_for(engine, "clerk.a"), token_for(engine, "his.a")
+    assert [e["id"] for e in ok(c.get("/api/v1/employers", headers=h))["items"]] == [mine["employer_id"]]
+    staff = ok(c.get(f"/api/v1/employers/{mine['employer_id']}/employees", headers=h))
+    assert [p["id"] for p in staff] == [mine["person"]["id"]] and "*" in staff[0]["id_number"]
+    owed = ok(c.get("/api/v1/arrears", params={"region": BJ}, headers=h))["items"]
+    assert all(r["payer_kind"] == "employer" and r["payer_id"] == mine["employer_id"] for r in owed)
+    ok(
+        c.post(
+            "/api/v1/declarations",
+            json={
+                "person": mine["person"]["id"],
+                "region": BJ,
+                "payer_kind": "employer",
+                "payer": mine["employer_id"],
+                "wage": "12000",
+                "month_from": "2024-03",
+            },
+            headers=h,
+        ),
+        201,
+    )
+    for path in (
+        f"/api/v1/persons/{mine['person']['id']}",
+        f"/api/v1/persons/{mine['person']['id']}/statement",
+        "/api/v1/audit",
+        "/api/v1/persons?q=张",
+    ):
+        assert c.get(path, headers=h).status_code == 403, path
+    other = ok(
+        c.post(
+            "/api/v1/employers",
+            json={"uscc": UNIT_SH, "name": "别家公司", "region": BJ},
+            headers=world["op.bj"],
+        ),
+        201,
+    )
+    r = c.post(
+        "/api/v1/declarations",
+        json={
+            "person": mine["person"]["id"],
+            "region": BJ,
+            "payer_kind": "employer",
+            "payer": other["id"],
+            "wage": "9000",
+            "month_from": "2024-04",
+        },
+        headers=h,
+    )
+    assert r.status_code == 403 and c.get(f"/api/v1/employers/{other['id']}", headers=h).status_code == 403
+    r = c.post(
+        "/api/v1/claims",
+        json={"person": mine["person"]["id"], "region": BJ, "service_date": "2024-03-15", "total": "100"},
+        headers=h,
+    )
+    assert r.status_code == 403
+    # a hospital system's token sends the platform's messages and nothing else
+    for path in (
+        f"/api/v1/persons/{mine['person']['id']}",
+        "/api/v1/arrears?region=990100",
+        f"/api/v1/employers/{mine['employer_id']}",
+    ):
+        assert c.get(path, headers=his).status_code == 403, path
