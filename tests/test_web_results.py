@@ -98,3 +98,15 @@ def test_lab_runs_show_when_the_fund_runs_out(site: dict[str, Any]) -> None:
     report = c.get("/lab/reforms/report.html")
     assert report.status_code == 200 and "attachment" in report.headers["content-disposition"]
     assert TestClient(site["app"]).get("/lab", follow_redirects=False).status_code == 303  # sign in first
+
+
+def test_reading_a_worklist_is_audited(site: dict[str, Any]) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from yibao.db.models.audit import AuditEvent
+
+    signed_in(site, "op.bj").get("/worklists/bj-2024-12/interrupted")
+    with Session(site["engine"]) as s:
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "worklist.read")).all()
+    assert any(e.subject_id == "bj-2024-12/interrupted" and e.actor == "user:op.bj" for e in ev)

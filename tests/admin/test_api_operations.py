@@ -202,3 +202,26 @@ def test_money_operations_and_the_ledger(world: dict[str, Any]) -> None:  # noqa
         ).status_code
         == 403
     )
+
+
+def test_a_transfer_case_is_read_by_its_two_regions_only(world: dict[str, Any]) -> None:  # noqa: F811
+    c, h = world["client"], world["op.bj"]
+    m = enrolled_member(world)
+    ok(
+        c.post(
+            "/api/v1/employments/end",
+            json={"person": m["person"]["id"], "employer": m["employer_id"], "end_date": "2024-02-29"},
+            headers=h,
+        )
+    )
+    case = ok(
+        c.post(
+            "/api/v1/transfers",
+            json={"person": m["person"]["id"], "from_region": BJ, "end_month": "2024-02"},
+            headers=h,
+        ),
+        201,
+    )
+    cid = case.get("case_id", case.get("id"))
+    assert ok(c.get(f"/api/v1/transfers/{cid}", headers=h))
+    assert c.get(f"/api/v1/transfers/{cid}", headers=world["op.sh"]).status_code == 403

@@ -648,6 +648,8 @@ def complete_transfer(session: Session, actor: Actor, case_id: int, on_date: dt.
 def show_transfer(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case with its periods and explanation (a read of personal data: audited)."""
     case = _case(session, case_id)
+    if actor.regions is not None and not ({case.from_region, case.to_region} & set(actor.regions)):
+        actor.check_region(case.from_region)  # either end of the transfer may read it; no one else
     audit.record(session, actor, "transfer.read", "transfer_case", case.id,
                  ("transfer_case", "transfer_period"), case.to_region or case.from_region)
     return case_view(session, case)

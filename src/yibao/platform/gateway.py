@@ -39,7 +39,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.admin import accounts, claims, enrollment, register
+from yibao.admin import accounts, audit, claims, enrollment, register
 from yibao.admin.continuity import eligibility_on
 from yibao.admin.uow import Actor, request_hash
 from yibao.db.models.claims import Claim
@@ -307,6 +307,7 @@ def treatment_check(session: Session, actor: Actor, env: Envelope) -> dict[str, 
     day = _time(data.get("begntime"), "begntime").date()
     region = _insured_region(session, actor, env, person, day)
     elig = eligibility_on(session, accounts.region_policy(session, region), region, person.id, day)
+    audit.record(session, actor, "gateway.2001", "person", person.id, ("eligibility",), region)
     text = elig.explanation.render("zh")
     return {
         "trtinfo": [
@@ -333,6 +334,7 @@ def accumulator_info(session: Session, actor: Actor, env: Envelope) -> dict[str,
     region = _insured_region(session, actor, env, person, day)
     yk = year_key(accounts.region_policy(session, region), day)
     acc = claims.accumulators(session, person.id, region, yk)
+    audit.record(session, actor, "gateway.5206", "person", person.id, ("benefit_accumulator",), region)
     out = []
     for name, value in acc.items():
         counts = name.endswith(("admissions", "visits"))

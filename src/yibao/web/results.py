@@ -28,7 +28,8 @@ import polars as pl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from yibao.api.deps import Offset
+from yibao.admin import audit
+from yibao.api.deps import Offset, call
 from yibao.api.security import Principal
 from yibao.errors import Forbidden, InputError
 from yibao.money import fen_to_yuan_str
@@ -156,6 +157,19 @@ def worklist_rows(
             }
         )
     w = BY_CODE[code]
+    shown = "id_number,name" if summary.get("ids") == "full" else "id_number_masked,name_masked"
+    call(
+        request,
+        lambda s: audit.record(
+            s,
+            p.actor,
+            "worklist.read",
+            "worklist",
+            f"{run}/{code}"[:64],
+            shown.split(","),
+            str(summary.get("provenance", {}).get("region", "")) or None,
+        ),
+    )
     return render(
         request,
         "worklist.html",

@@ -19,7 +19,17 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy.orm import Session
 
-from yibao.admin import accounts, continuity, declarations, enrollment, ledger, payments, register, retirement
+from yibao.admin import (
+    accounts,
+    audit,
+    continuity,
+    declarations,
+    enrollment,
+    ledger,
+    payments,
+    register,
+    retirement,
+)
 from yibao.admin.uow import Actor
 from yibao.api.deps import IdemKey, Limit, Offset, PathId, Ref, RowId, call, page, row
 from yibao.api.routers.register import Month, enrollment_view
@@ -243,6 +253,9 @@ def base_audit(
         emp = register.lookup_employer(s, employer)
         register.check_employer_visible(actor, emp)
         audit_ = declarations.base_audit(s, emp.id, month, actor)
+        audit.record(
+            s, actor, "employer.base_audit.read", "employer", emp.id, ("wage_declaration",), emp.region_code
+        )
         return {**row(dataclasses.asdict(audit_)), "text": audit_.text()}
 
     return call(request, step)
@@ -342,6 +355,7 @@ def interrupted(
     def step(s: Session) -> list[Any]:
         code = _code(s, actor, region)
         rows = continuity.interruptions(s, code, parse_month(as_of_month, "as_of_month"), min_months)
+        audit.record(s, actor, "interruptions.read", "region", code, ("contribution_month",), code)
         return rows[offset : offset + limit]
 
     return page(call(request, step), limit, offset)
