@@ -225,3 +225,69 @@ def test_a_transfer_case_is_read_by_its_two_regions_only(world: dict[str, Any]) 
     cid = case.get("case_id", case.get("id"))
     assert ok(c.get(f"/api/v1/transfers/{cid}", headers=h))
     assert c.get(f"/api/v1/transfers/{cid}", headers=world["op.sh"]).status_code == 403
+
+
+def test_wage_file_upload_history_and_transfer_cases(world: dict[str, Any]) -> None:  # noqa: F811
+    c, h = world["client"], world["op.bj"]
+    m = enrolled_member(world)
+    good = f"证件号码,姓名,缴费工资,起始月份\n{m['id_number']},张三,12000,2024-04\n".encode()
+    r = ok(
+        c.post(
+            "/api/v1/wage-files",
+            data={"region": BJ, "employer": UNIT_BJ},
+            files={"file": ("工资.csv", good, "text/csv")},
+            headers=h,
+        )
+    )
+    assert r["imported"] == 1 and r["bad_rows"] == []
+    bad = f"证件号码,姓名,缴费工资,起始月份\n{m['id_number']},李四,-5,2024-05\n".encode()
+    r = ok(
+        c.post(
+            "/api/v1/wage-files",
+            data={"region": BJ, "employer": UNIT_BJ},
+            files={"file": ("工资.csv", bad, "text/csv")},
+            headers=h,
+        )
+    )
+    assert r["imported"] == 0 and {b["field"] for b in r["bad_rows"]} >= {"name", "wage"}
+    r = c.post(
+        "/api/v1/wage-files",
+        data={"region": BJ},
+        files={"file": ("x.pdf", b"%PDF", "application/pdf")},
+        headers=h,
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "file"
+    hist = ok(
+        c.post(
+            "/api/v1/history",
+            json={
+                "person": m["person"]["id"],
+                "region": "110105",
+                "from_month": "1998-01",
+                "to_month": "2002-12",
+                "kind": "deemed",
+                "source_document": "档案 1998-001",
+            },
+            headers=h,
+        ),
+        201,
+    )
+    assert hist
+    ok(
+        c.post(
+            "/api/v1/employments/end",
+            json={"person": m["person"]["id"], "employer": m["employer_id"], "end_date": "2024-02-29"},
+            headers=h,
+        )
+    )
+    ok(
+        c.post(
+            "/api/v1/transfers",
+            json={"person": m["person"]["id"], "from_region": BJ, "end_month": "2024-02"},
+            headers=h,
+        ),
+        201,
+    )
+    cases = ok(c.get(f"/api/v1/persons/{m['person']['id']}/transfers", headers=h))
+    assert len(cases) == 1
+    assert c.get(f"/api/v1/persons/{m['person']['id']}/transfers", headers=world["op.sh"]).status_code == 403

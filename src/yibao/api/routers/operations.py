@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from yibao.admin import (
     accounts,
@@ -29,12 +32,15 @@ from yibao.admin import (
     payments,
     register,
     retirement,
+    transfer,
 )
+from yibao.admin import wage_file as wage_files
 from yibao.admin.uow import Actor
 from yibao.api.deps import IdemKey, Limit, Offset, PathId, Ref, RowId, call, page, row
 from yibao.api.routers.register import Month, enrollment_view
 from yibao.api.security import get_engine, require
 from yibao.db.base import parse_month
+from yibao.errors import InputError
 from yibao.money import fen_to_yuan_str, parse_amount
 from yibao.platform.models import Amount, IsoDate
 
@@ -491,3 +497,242 @@ def shortfall_paid(
         request,
         lambda s: row(retirement.settle_shortfall(s, actor, shortfall_id, body.paid_on, body.reference, key)),
     )
+
+
+# -- wage files, history, lump-sum plans, transfer cases, over-payments --------------------------
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@router.post("/wage-files", summary="批量导入缴费工资（Excel/CSV）/ import a wage file")
+async def wage_file(
+    request: Request,
+    actor: Annotated[Actor, Depends(require("payroll.declare"))],
+    file: Annotated[UploadFile, File(description="yibao declare template 的 .xlsx 或 .csv")],
+    region: Annotated[str, Form(max_length=32)],
+    employer: Annotated[str | None, Form(max_length=32)] = None,
+    mode: Annotated[Literal["all_or_nothing", "good_rows"], Form()] = "all_or_nothing",
+) -> dict[str, Any]:
+    """The file is checked row by row: with ``all_or_nothing`` one bad row imports nothing; the report
+    names every bad row and field. An employer clerk imports for their own unit only."""
+    name = Path(file.filename or "wages.xlsx").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise InputError("file", name, "应为 .xlsx 或 .csv 文件", "expected an .xlsx or .csv file")
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise InputError("file", name, "文件超过 20 MB", "the file is larger than 20 MB")
+    with tempfile.TemporaryDirectory(prefix="yibao-wages-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+
+        def step(s: Session) -> dict[str, Any]:
+            code = _code(s, actor, region)
+            uscc = None
+            if actor.role == "employer" or employer:
+                emp = register.lookup_employer(s, actor.employer_id if actor.role == "employer" else employer)
+                register.check_employer_visible(actor, emp)
+                uscc = emp.uscc
+            # all_or_nothing: one bad row and nothing is written (the report says which and why)
+            report = wage_files.import_wage_file(s, actor, path, code, uscc, mode)
+            return {**row(report.as_dict()), "file": name}
+
+        return await run_in_threadpool(call, request, step)
+
+
+class HistoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: Ref
+    region: StrictStr = Field(max_length=6, description="GB/T 2260 代码（可在本系统之外）")
+    from_month: Month
+    to_month: Month
+    kind: Literal["deemed", "actual", "back_paid"]
+    source_document: StrictStr = Field(
+        min_length=1, max_length=200, description="档案或证明 / the record it rests on"
+    )
+    note: StrictStr | None = Field(None, max_length=500)
+
+
+@router.post("/history", status_code=201, summary="登记视同或既往缴费年限 / record deemed or earlier periods")
+def history(
+    body: HistoryIn,
+    request: Request,
+    actor: Annotated[Actor, Depends(require("case.write"))],
+    key: IdemKey = None,
+) -> dict[str, Any]:
+    def step(s: Session) -> dict[str, Any]:
+        pid = register.lookup_person(s, body.person).id
+        register.check_person_visible(s, actor, pid)
+        return row(
+            retirement.record_history(
+                s,
+                actor,
+                pid,
+                body.region,
+                body.from_month,
+                body.to_month,
+                body.kind,
+                body.source_document,
+                key,
+                body.note,
+            )
+        )
+
+    return call(request, step)
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    employer: Ref
+    region: StrictStr = Field(max_length=32)
+    amount_per_retiree: Amount = Field(description="每名退休人员一次性缴费（元），经办机构决定")
+    retirees: StrictInt = Field(ge=1, le=1_000_000)
+    instalments: StrictInt = Field(ge=1, le=120)
+    schedule: Literal["monthly", "quarterly", "yearly"] = "monthly"
+    first_due: IsoDate
+    decided_on: IsoDate
+    document: StrictStr = Field(min_length=1, max_length=200)
+
+
+@router.post("/lump-sum-plans", status_code=201, summary="困难企业退休人员一次性缴费计划 / a lump-sum plan")
+def create_plan(
+    body: PlanIn,
+    request: Request,
+    actor: Annotated[Actor, Depends(require("case.write"))],
+    key: IdemKey = None,
+) -> dict[str, Any]:
+    def step(s: Session) -> dict[str, Any]:
+        emp = register.lookup_employer(s, body.employer)
+        register.check_employer_visible(actor, emp)
+        return row(
+            retirement.create_plan(
+                s,
+                actor,
+                emp.id,
+                _code(s, actor, body.region),
+                parse_amount(body.amount_per_retiree, "amount_per_retiree"),
+                body.retirees,
+                body.instalments,
+                body.schedule,
+                body.first_due,
+                body.decided_on,
+                body.document,
+                key,
+            )
+        )
+
+    return call(request, step)
+
+
+@router.get("/lump-sum-plans/{plan_id}", summary="一次性缴费计划 / a lump-sum plan")
+def show_plan(
+    plan_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("case.read"))]
+) -> dict[str, Any]:
+    return call(request, lambda s: row(retirement.show_plan(s, actor, plan_id)))
+
+
+class PlanPayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount
+    paid_on: IsoDate
+    reference: StrictStr = Field(min_length=1, max_length=64)
+
+
+@router.post("/lump-sum-plans/{plan_id}/payments", summary="计划缴款 / pay against a plan")
+def pay_plan(
+    plan_id: PathId,
+    body: PlanPayIn,
+    request: Request,
+    actor: Annotated[Actor, Depends(require("contribution.write"))],
+    key: IdemKey = None,
+) -> dict[str, Any]:
+    return call(
+        request,
+        lambda s: row(
+            retirement.pay_plan(
+                s, actor, plan_id, parse_amount(body.amount, "amount"), body.paid_on, body.reference, key
+            )
+        ),
+    )
+
+
+class PlanRetireeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: Ref
+    from_month: Month
+    retired_on: IsoDate | None = None
+    pension: Amount | None = None
+
+
+@router.post(
+    "/lump-sum-plans/{plan_id}/retirees",
+    status_code=201,
+    summary="计划内退休人员单独参保 / enroll a plan's retiree",
+)
+def add_plan_retiree(
+    plan_id: PathId,
+    body: PlanRetireeIn,
+    request: Request,
+    actor: Annotated[Actor, Depends(require("case.write"))],
+    key: IdemKey = None,
+) -> dict[str, Any]:
+    def step(s: Session) -> dict[str, Any]:
+        pid = register.lookup_person(s, body.person).id
+        pension = parse_amount(body.pension, "pension") if body.pension is not None else None
+        return row(
+            retirement.add_plan_retiree(
+                s, actor, plan_id, pid, body.from_month, body.retired_on, pension, key
+            )
+        )
+
+    return call(request, step)
+
+
+@router.get("/persons/{person}/transfers", summary="某人的转移接续案件 / a person's transfer cases")
+def person_transfers(
+    person: str, request: Request, actor: Annotated[Actor, Depends(require("case.read"))]
+) -> list[dict[str, Any]]:
+    def step(s: Session) -> list[dict[str, Any]]:
+        pid = register.lookup_person(s, person).id
+        register.check_person_visible(s, actor, pid)
+        return [
+            row(transfer.show_transfer(s, actor, c.id))
+            for c in transfer.cases_of(s, pid)
+            if actor.regions is None or {c.from_region, c.to_region} & set(actor.regions)
+        ]
+
+    return call(request, step)
+
+
+class ApplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    region: StrictStr = Field(max_length=32)
+    payer_kind: Literal["employer", "person"]
+    payer: Ref
+
+
+@router.post(
+    "/payments/apply-unallocated", summary="以多缴款冲抵新核定月份 / match over-payments to new months"
+)
+def apply_unallocated(
+    body: ApplyIn, request: Request, actor: Annotated[Actor, Depends(require("contribution.write"))]
+) -> dict[str, Any]:
+    def step(s: Session) -> dict[str, Any]:
+        code = _code(s, actor, body.region)
+        payer_id = (
+            register.lookup_employer(s, body.payer, "payer").id
+            if body.payer_kind == "employer"
+            else register.lookup_person(s, body.payer, "payer").id
+        )
+        done = payments.apply_unallocated(s, actor, code, body.payer_kind, payer_id)
+        return {
+            "allocations": [
+                {
+                    "payment_id": a.payment_id,
+                    "contribution_month_id": a.contribution_month_id,
+                    "amount_fen": a.amount_fen,
+                }
+                for a in done
+            ]
+        }
+
+    return call(request, step)
