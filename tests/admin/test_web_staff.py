@@ -157,3 +157,43 @@ def test_insured_person_sees_own_records_and_403_elsewhere(browser: Browser, sit
             assert "无权" in page.content() or "may" in page.content()
     finally:
         context.close()
+
+
+def test_employer_clerk_declares_and_uploads_a_wage_file(
+    browser: Browser, site: dict[str, Any], tmp_path: Any
+) -> None:
+    url, engine = site["url"], site["engine"]
+    client = TestClient(create_app(engine))
+    w = {"client": client, "engine": engine, "op.bj": token_for(engine, "op.bj")}
+    m = enrolled_member(w)
+    make_user(engine, "clerk.demo", "employer", employer=m["employer_id"], display_name="单位经办")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/staff/employer")
+        page.fill("#username", "clerk.demo")
+        page.fill("#password", PASSWORD)
+        submit(page, "#login-submit")
+        page.wait_for_selector("#employer-title")
+        assert m["id_number"] not in page.content()  # employees listed masked
+        page.fill("#employer-declare-wage", "15000")
+        page.fill("#employer-declare-month", "2024-05")
+        submit(page, "#employer-declare")
+        assert "declared" in page.locator("#notice").inner_text()
+        wages = tmp_path / "工资.csv"
+        wages.write_text(
+            f"证件号码,姓名,缴费工资,起始月份\n{m['id_number']},张三,16000,2024-06\n"
+            f"{m['id_number']},张三,-1,2024-07\n",
+            encoding="utf-8",
+        )
+        page.set_input_files("#wage-file", str(wages))
+        submit(page, "#wage-file-submit")
+        assert page.locator("#imported").inner_text() == "0"  # all or nothing: row 3 is bad
+        assert "wage" in page.locator("#bad-rows").inner_text()
+        shot(page, "employer-wage-file-zh")
+        # the clerk reaches neither a person's page nor the desk
+        for path in (f"/staff/persons/{m['person']['id']}", "/staff", "/worklists"):
+            response = page.goto(f"{url}{path}")
+            assert response is not None and response.status == 403, path
+    finally:
+        context.close()

@@ -10,9 +10,11 @@ account balance and statement, claims with explanations). Every page passes :fun
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,9 +31,11 @@ from yibao.admin import (
     retirement,
 )
 from yibao.admin import transfer as transfers
+from yibao.admin import wage_file as wage_files
 from yibao.admin.uow import Actor
 from yibao.api.deps import Offset, PathId, call
 from yibao.api.security import Principal, get_engine
+from yibao.api.uploads import MAX_UPLOAD, save_upload
 from yibao.cli.common import parse_date
 from yibao.db.models.register import Region
 from yibao.errors import InputError
@@ -407,7 +411,7 @@ def arrears_page(request: Request, p: Principal, region: str = "", offset: Offse
 
 @router.get("/staff/employer", response_class=HTMLResponse)
 @view("employer.read")
-def employer_page(request: Request, p: Principal, employer: str = "") -> Response:
+def employer_page(request: Request, p: Principal, employer: str = "", notice: str = "") -> Response:
     def step(s: Session) -> dict[str, Any]:
         ref: object = p.actor.employer_id if p.actor.role == "employer" else employer
         if ref in (None, ""):
@@ -423,7 +427,64 @@ def employer_page(request: Request, p: Principal, employer: str = "") -> Respons
             "units": None,
         }
 
-    return render(request, "staff_employer.html", _lang(request), **call(request, step))
+    return render(request, "staff_employer.html", _lang(request), **call(request, step), notice=notice)
+
+
+@router.post("/staff/employer/{employer_id}/declare", response_class=HTMLResponse)
+@view("payroll.declare")
+def employer_declare(
+    request: Request,
+    p: Principal,
+    employer_id: PathId,
+    person: Text = "",
+    wage: Text = "",
+    month_from: Text = "",
+    csrf_token: CSRF = "",
+) -> Response:
+    """An employer clerk (or the counter) declares an employee's wage for the unit."""
+
+    def step(s: Session) -> None:
+        emp = register.lookup_employer(s, employer_id)
+        register.check_employer_visible(p.actor, emp)
+        pid = register.lookup_person(s, person, "person").id
+        declarations.declare_wage(
+            s, p.actor, emp.region_code, pid, "employer", emp.id, month_from, declarations.parse_wage(wage)
+        )
+
+    call(request, step)
+    return _back(f"/staff/employer?employer={employer_id}&notice=declared", request)
+
+
+@router.post("/staff/employer/{employer_id}/wage-file", response_class=HTMLResponse)
+@view("payroll.declare")
+def employer_wage_file(
+    request: Request,
+    p: Principal,
+    employer_id: PathId,
+    file: Annotated[UploadFile, File()],
+    mode: Text = "all_or_nothing",
+    csrf_token: CSRF = "",
+) -> Response:
+    """The unit's wage file (the template of ``yibao declare template``): imported all or nothing,
+    or its good rows; the report names every bad row and field."""
+    data = file.file.read(MAX_UPLOAD + 1)
+    with tempfile.TemporaryDirectory(prefix="yibao-wages-") as tmp:
+        name, path = save_upload(file.filename, data, Path(tmp))
+
+        def step(s: Session) -> dict[str, Any]:
+            emp = register.lookup_employer(s, employer_id)
+            register.check_employer_visible(p.actor, emp)
+            return wage_files.import_wage_file(s, p.actor, path, emp.region_code, emp.uscc, mode).as_dict()
+
+        report = call(request, step)
+    return render(
+        request,
+        "staff_wage_report.html",
+        _lang(request),
+        report=report,
+        file=name,
+        back=f"/staff/employer?employer={employer_id}",
+    )
 
 
 # -- cases ----------------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ from yibao.admin.uow import Actor
 from yibao.api.deps import IdemKey, Limit, Offset, PathId, Ref, RowId, call, page, row
 from yibao.api.routers.register import Month, enrollment_view
 from yibao.api.security import get_engine, require
+from yibao.api.uploads import MAX_UPLOAD, save_upload
 from yibao.db.base import parse_month
-from yibao.errors import InputError
 from yibao.money import fen_to_yuan_str, parse_amount
 from yibao.platform.models import Amount, IsoDate
 
@@ -500,9 +500,6 @@ def shortfall_paid(
 
 
 # -- wage files, history, lump-sum plans, transfer cases, over-payments --------------------------
-MAX_UPLOAD = 20 * 1024 * 1024
-
-
 @router.post("/wage-files", summary="批量导入缴费工资（Excel/CSV）/ import a wage file")
 async def wage_file(
     request: Request,
@@ -514,16 +511,9 @@ async def wage_file(
 ) -> dict[str, Any]:
     """The file is checked row by row: with ``all_or_nothing`` one bad row imports nothing; the report
     names every bad row and field. An employer clerk imports for their own unit only."""
-    name = Path(file.filename or "wages.xlsx").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise InputError("file", name, "应为 .xlsx 或 .csv 文件", "expected an .xlsx or .csv file")
     data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise InputError("file", name, "文件超过 20 MB", "the file is larger than 20 MB")
     with tempfile.TemporaryDirectory(prefix="yibao-wages-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(data)
+        name, path = save_upload(file.filename, data, Path(tmp))
 
         def step(s: Session) -> dict[str, Any]:
             code = _code(s, actor, region)
