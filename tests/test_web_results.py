@@ -50,6 +50,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("op.bj", "operator", ["110000"]),
         ("op.sh", "operator", ["310000"]),
         ("analyst1", "analyst", None),
+        ("root1", "admin", None),
     ):
         run(
             engine,
@@ -110,3 +111,47 @@ def test_reading_a_worklist_is_audited(site: dict[str, Any]) -> None:
     with Session(site["engine"]) as s:
         ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "worklist.read")).all()
     assert any(e.subject_id == "bj-2024-12/interrupted" and e.actor == "user:op.bj" for e in ev)
+
+
+def test_the_admin_manages_accounts_and_tokens_from_the_page(site: dict[str, Any]) -> None:
+    import re
+
+    c = signed_in(site, "root1")
+    page = c.get("/staff/users")
+    assert page.status_code == 200 and 'data-user="op.bj"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    made = c.post(
+        "/staff/users",
+        data={
+            "username": "aud.bj",
+            "password": PASSWORD,
+            "role": "auditor",
+            "regions": "110000",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    refused = c.post(
+        "/staff/users",
+        data={
+            "username": "xx9",
+            "password": "short",
+            "role": "auditor",
+            "regions": "110000",
+            "csrf_token": csrf,
+        },
+    )
+    assert refused.status_code == 422 and "password" in refused.text and "short" not in refused.text
+    shown = c.post("/staff/users/aud.bj/token", data={"name": "scripts", "days": "30", "csrf_token": csrf})
+    token = re.search(r'id="token">(yb_[^<]+)<', shown.text).group(1)  # type: ignore[union-attr]
+    api = TestClient(site["app"])
+    assert api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    c.post("/staff/users/aud.bj/active", data={"active": "0", "csrf_token": csrf})
+    assert api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        TestClient(site["app"]).post("/login", data={"username": "aud.bj", "password": PASSWORD}).status_code
+        == 401
+    )
+    # no one else manages accounts
+    assert signed_in(site, "op.bj").get("/staff/users").status_code == 403

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -47,8 +48,10 @@ __all__ = [
     "create_user",
     "end_session",
     "issue_token",
+    "list_users",
     "revoke_token",
     "session_user",
+    "set_active",
     "start_session",
     "token_user",
 ]
@@ -331,3 +334,46 @@ def revoke_token(session: Session, actor: Actor, token_id: int, now: dt.datetime
     row.revoked_at = row.revoked_at or now or utcnow()
     audit.record(session, actor, "token.revoke", "user", row.user_id, ("token",))
     return row.token_hash
+
+
+def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every account with its live tokens (admin only); no hash, no secret."""
+    authorize(actor, "user.manage")
+    tokens: dict[int, list[dict[str, Any]]] = {}
+    for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+        tokens.setdefault(t.user_id, []).append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "created_at": t.created_at.isoformat(timespec="minutes"),
+                "expires_at": t.expires_at.isoformat(timespec="minutes") if t.expires_at else None,
+                "revoked": t.revoked_at is not None,
+            }
+        )
+    return [
+        {
+            "id": u.id,
+            "username": u.username,
+            "role": u.role,
+            "regions": u.regions,
+            "person_id": u.person_id,
+            "employer_id": u.employer_id,
+            "display_name": u.display_name,
+            "active": u.active,
+            "tokens": tokens.get(u.id, []),
+        }
+        for u in session.scalars(select(UserAccount).order_by(UserAccount.id))
+    ]
+
+
+def set_active(session: Session, actor: Actor, username: str, active: bool) -> UserAccount:
+    """Disable (or enable again) an account (admin only); an admin cannot disable themself."""
+    authorize(actor, "user.manage")
+    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
+    if user is None:
+        raise InputError("username", username, "没有此用户", "no such user")
+    if not active and actor.user == f"user:{user.username}":
+        raise InputError("username", username, "不能停用自己的账号", "you cannot disable your own account")
+    user.active = bool(active)
+    audit.record(session, actor, "user.enable" if active else "user.disable", "user", user.id, ("active",))
+    return user

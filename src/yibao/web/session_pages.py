@@ -33,7 +33,7 @@ def home_for(role: str) -> str:
     return {
         "insured": "/me",
         "employer": "/staff/employer",
-        "admin": "/staff/audit",
+        "admin": "/staff/users",
         "analyst": "/compare",
     }.get(role, "/staff")
 

@@ -29,14 +29,17 @@ from yibao.admin import (
     payments,
     register,
     retirement,
+    users,
 )
 from yibao.admin import transfer as transfers
 from yibao.admin import wage_file as wage_files
+from yibao.admin.roles import ROLES
 from yibao.admin.uow import Actor
 from yibao.api.deps import Offset, PathId, call
-from yibao.api.security import Principal, get_engine
+from yibao.api.security import Principal, forget, get_engine
 from yibao.api.uploads import MAX_UPLOAD, save_upload
 from yibao.cli.common import parse_date
+from yibao.db.models.auth import ApiToken, UserAccount, WebSession
 from yibao.db.models.register import Region
 from yibao.errors import InputError
 from yibao.money import fen_to_yuan_str, parse_amount
@@ -581,3 +584,105 @@ def me_page(request: Request, p: Principal) -> Response:
 @view("self.read")
 def my_claim(request: Request, p: Principal, claim_id: PathId) -> Response:
     return _claim_page(request, call(request, lambda s: claims.get_claim(s, p.actor, claim_id)))
+
+
+# -- accounts (admin) -----------------------------------------------------------------------------
+def _forget_user(s: Session, username: str) -> None:
+    """Drop a disabled user's cached tokens and sessions on this worker (others: within 30 s)."""
+    user = s.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is not None:
+        for digest in s.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user.id)):
+            forget(digest)
+        for digest in s.scalars(select(WebSession.id_hash).where(WebSession.user_id == user.id)):
+            forget(digest)
+
+
+@router.get("/staff/users", response_class=HTMLResponse)
+@view("user.manage")
+def users_page(request: Request, p: Principal, notice: str = "") -> Response:
+    def step(s: Session) -> dict[str, Any]:
+        return {"accounts": users.list_users(s, p.actor), "my_regions": _regions(s, p.actor)}
+
+    return render(
+        request,
+        "staff_users.html",
+        _lang(request),
+        **call(request, step),
+        roles=ROLES,
+        notice=notice,
+        token=None,
+    )
+
+
+@router.post("/staff/users", response_class=HTMLResponse)
+@view("user.manage")
+def user_create(
+    request: Request,
+    p: Principal,
+    username: Text = "",
+    password: Text = "",
+    role: Text = "",
+    regions: Text = "",
+    person: Text = "",
+    employer: Text = "",
+    display_name: Text = "",
+    csrf_token: CSRF = "",
+) -> Response:
+    call(
+        request,
+        lambda s: users.create_user(
+            s,
+            p.actor,
+            username,
+            password,
+            role,
+            regions=regions or None,
+            person=person or None,
+            employer=employer or None,
+            display_name=display_name or None,
+        ),
+    )
+    return _back("/staff/users?notice=created", request)
+
+
+@router.post("/staff/users/{username}/token", response_class=HTMLResponse)
+@view("user.manage")
+def user_token(
+    request: Request, p: Principal, username: str, name: Text = "", days: Text = "365", csrf_token: CSRF = ""
+) -> Response:
+    if not days.isdecimal():
+        raise InputError("days", days, "应为天数", "expected a number of days")
+    row, secret = call(request, lambda s: users.issue_token(s, p.actor, username, name, int(days)))
+    lang = _lang(request)
+    return render(
+        request,
+        "staff_notice.html",
+        lang,
+        back="/staff/users",
+        token=secret,
+        notice=(
+            f"Token {row.id} for {username}: copy it now, it is shown once"
+            if lang == "en"
+            else f"{username} 的令牌 {row.id}：请立即复制，只显示这一次"
+        ),
+    )
+
+
+@router.post("/staff/tokens/{token_id}/revoke", response_class=HTMLResponse)
+@view("user.manage")
+def token_revoke(request: Request, p: Principal, token_id: PathId, csrf_token: CSRF = "") -> Response:
+    forget(call(request, lambda s: users.revoke_token(s, p.actor, token_id)))
+    return _back("/staff/users?notice=revoked", request)
+
+
+@router.post("/staff/users/{username}/active", response_class=HTMLResponse)
+@view("user.manage")
+def user_active(
+    request: Request, p: Principal, username: str, active: Text = "0", csrf_token: CSRF = ""
+) -> Response:
+    def step(s: Session) -> None:
+        users.set_active(s, p.actor, username, active == "1")
+        _forget_user(s, username)
+
+    call(request, step)
+    return _back("/staff/users?notice=" + ("enabled" if active == "1" else "disabled"), request)
