@@ -522,19 +522,60 @@ def transfer_out(
             s, p.actor, person_id, register.resolve_region(s, region).code, end_month
         )
 
-    case = call(request, step)
-    lang = _lang(request)
-    return render(
+    return _case_page(request, call(request, step))
+
+
+@router.post("/staff/transfers/receive", response_class=HTMLResponse)
+@view("case.write")
+def transfer_receive(
+    request: Request,
+    p: Principal,
+    case_id: Text = "",
+    region: Text = "",
+    start_month: Text = "",
+    category: Text = "in_service",
+    employer: Text = "",
+    csrf_token: CSRF = "",
+) -> Response:
+    """The new region receives the certificate (参保凭证) the person brings: the case number."""
+    if not case_id.strip().isdecimal():
+        raise InputError("case_id", case_id, "应为转移接续案件编号", "expected a transfer case number")
+
+    def step(s: Session) -> dict[str, Any]:
+        emp = register.lookup_employer(s, employer).id if employer.strip() else None
+        return transfers.transfer_in(
+            s, p.actor, int(case_id), register.resolve_region(s, region).code, start_month, category, emp
+        )
+
+    return _case_page(request, call(request, step))
+
+
+@router.post("/staff/transfers/{case_id}/complete", response_class=HTMLResponse)
+@view("case.write")
+def transfer_complete(
+    request: Request,
+    p: Principal,
+    case_id: PathId,
+    on_date: Text = "",
+    declined: Text = "",
+    csrf_token: CSRF = "",
+) -> Response:
+    day = parse_date(on_date or dt.date.today().isoformat(), "on_date")
+    return _case_page(
         request,
-        "staff_notice.html",
-        lang,
-        back=f"/staff/persons/{person_id}",
-        case=case,
-        notice=(
-            f"Transfer case {case.get('case_id', case.get('id'))} issued"
-            if lang == "en"
-            else f"已开具参保凭证，案件 {case.get('case_id', case.get('id'))}"
-        ),
+        call(request, lambda s: transfers.complete_transfer(s, p.actor, case_id, day, bool(declined))),
+    )
+
+
+@router.get("/staff/transfers/{case_id}", response_class=HTMLResponse)
+@view("case.read")
+def transfer_page(request: Request, p: Principal, case_id: PathId) -> Response:
+    return _case_page(request, call(request, lambda s: transfers.show_transfer(s, p.actor, case_id)))
+
+
+def _case_page(request: Request, case: dict[str, Any]) -> Response:
+    return render(
+        request, "staff_transfer.html", _lang(request), case=case, today=dt.date.today().isoformat()
     )
 
 
