@@ -214,7 +214,8 @@ def test_a_transfer_from_the_pages_out_received_and_completed(site: dict[str, An
     # follows (Shanghai's sources do not: the transfer would be refused, naming the parameter);
     # the transfer tests' Shanghai with hypothetical values does
     receiving = SHANGHAI_TRANSFER + (
-        "  contribution.flexible.base_choice: [{from: 2020-01-01, value: fixed_options, source: hypothetical}]\n"
+        "  contribution.flexible.base_choice:\n"
+        "    [{from: 2020-01-01, value: fixed_options, source: hypothetical}]\n"
         '  contribution.flexible.base_options: [{from: 2020-01-01, value: ["60%"], source: hypothetical}]\n'
     )
     run(engine, lambda s: add_region(s, receiving))
