@@ -68,6 +68,7 @@ __all__ = [
     "install_masking",
     "link_family",
     "lookup_employer",
+    "lookup_payer",
     "lookup_person",
     "person_view",
     "region_prefix",
@@ -517,6 +518,20 @@ def employees_of(session: Session, actor: Actor, employer: object, on_date: dt.d
                  emp.region_code)
     return [{**person_view(p).as_dict(), "employed_from": sp.start_date.isoformat(),
              "employed_to": sp.end_date.isoformat() if sp.end_date else None} for p, sp in rows]
+
+
+def lookup_payer(session: Session, actor: Actor, kind: str, ref: object) -> int:
+    """The register id of a payer (``employer`` or ``person``); an employer clerk may act only for
+    their own unit."""
+    if kind == "employer":
+        emp = lookup_employer(session, ref, "payer")
+        check_employer_visible(actor, emp)
+        return emp.id
+    if kind != "person":
+        raise InputError("payer_kind", kind, "应为 employer 或 person", "expected employer or person")
+    if actor.role == "employer":
+        raise Forbidden("单位账号只能为本单位办理", "an employer account may act only for its own unit")
+    return lookup_person(session, ref, "payer").id
 
 
 def close_employer(session: Session, actor: Actor, employer_id: int | str, closed_on: dt.date | str, *,

@@ -248,14 +248,9 @@ def person_declare(
 ) -> Response:
     def step(s: Session) -> None:
         code = register.resolve_region(s, region).code
-        if payer_kind == "employer":
-            payer_id = register.lookup_employer(s, payer, "payer").id
-        elif payer_kind == "person":
-            payer_id = person_id
-        else:
-            raise InputError(
-                "payer_kind", payer_kind, "应为 employer 或 person", "expected employer or person"
-            )
+        payer_id = register.lookup_payer(
+            s, p.actor, payer_kind, payer if payer_kind == "employer" else person_id
+        )
         declarations.declare_wage(
             s, p.actor, code, person_id, payer_kind, payer_id, month_from, declarations.parse_wage(wage)
         )
@@ -355,14 +350,7 @@ def pay(
 ) -> Response:
     def step(s: Session) -> dict[str, Any]:
         code = register.resolve_region(s, region).code
-        if payer_kind == "employer":
-            payer_id = register.lookup_employer(s, payer, "payer").id
-        elif payer_kind == "person":
-            payer_id = register.lookup_person(s, payer, "payer").id
-        else:
-            raise InputError(
-                "payer_kind", payer_kind, "应为 employer 或 person", "expected employer or person"
-            )
+        payer_id = register.lookup_payer(s, p.actor, payer_kind, payer)
         pm = payments.record_payment(
             s,
             p.actor,

@@ -289,11 +289,7 @@ def refund(
         code = _code(s, actor, body.region)
         payer_id = None
         if body.payer is not None:
-            payer_id = (
-                register.lookup_employer(s, body.payer, "payer").id
-                if body.payer_kind == "employer"
-                else register.lookup_person(s, body.payer, "payer").id
-            )
+            payer_id = register.lookup_payer(s, actor, body.payer_kind or "person", body.payer)
         p = payments.refund(
             s,
             actor,
@@ -708,11 +704,7 @@ def apply_unallocated(
 ) -> dict[str, Any]:
     def step(s: Session) -> dict[str, Any]:
         code = _code(s, actor, body.region)
-        payer_id = (
-            register.lookup_employer(s, body.payer, "payer").id
-            if body.payer_kind == "employer"
-            else register.lookup_person(s, body.payer, "payer").id
-        )
+        payer_id = register.lookup_payer(s, actor, body.payer_kind or "person", body.payer)
         done = payments.apply_unallocated(s, actor, code, body.payer_kind, payer_id)
         return {
             "allocations": [
