@@ -72,6 +72,7 @@ __all__ = [
     "lookup_person",
     "person_view",
     "region_prefix",
+    "regions_of",
     "register_employer",
     "register_person",
     "relatives_of",
@@ -518,6 +519,14 @@ def employees_of(session: Session, actor: Actor, employer: object, on_date: dt.d
                  emp.region_code)
     return [{**person_view(p).as_dict(), "employed_from": sp.start_date.isoformat(),
              "employed_to": sp.end_date.isoformat() if sp.end_date else None} for p, sp in rows]
+
+
+def regions_of(session: Session, actor: Actor) -> list[dict[str, str]]:
+    """The pooling regions of this installation that ``actor`` may act for (code, names)."""
+    q = select(Region).order_by(Region.code)
+    if actor.regions is not None:
+        q = q.where(Region.code.in_(actor.regions))
+    return [{"code": r.code, "zh": r.name_zh, "en": r.name_en} for r in session.scalars(q)]
 
 
 def lookup_payer(session: Session, actor: Actor, kind: str, ref: object) -> int:

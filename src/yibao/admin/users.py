@@ -46,6 +46,7 @@ __all__ = [
     "actor_of",
     "attempt_login",
     "create_user",
+    "credential_digests",
     "end_session",
     "issue_token",
     "list_users",
@@ -377,3 +378,15 @@ def set_active(session: Session, actor: Actor, username: str, active: bool) -> U
     user.active = bool(active)
     audit.record(session, actor, "user.enable" if active else "user.disable", "user", user.id, ("active",))
     return user
+
+
+def credential_digests(session: Session, username: str) -> list[str]:
+    """The digests of a user's tokens and sessions (the service drops them from its cache when
+    the account is disabled)."""
+    user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is None:
+        return []
+    return [
+        *session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user.id)),
+        *session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user.id)),
+    ]

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.admin import (
@@ -39,8 +38,6 @@ from yibao.api.deps import Offset, PathId, call
 from yibao.api.security import Principal, forget, get_engine
 from yibao.api.uploads import MAX_UPLOAD, save_upload
 from yibao.cli.common import parse_date
-from yibao.db.models.auth import ApiToken, UserAccount, WebSession
-from yibao.db.models.register import Region
 from yibao.errors import InputError
 from yibao.money import fen_to_yuan_str, parse_amount
 from yibao.platform.settle import SETLINFO_LABELS
@@ -60,10 +57,7 @@ def _lang(request: Request) -> str:
 
 
 def _regions(s: Session, actor: Actor) -> list[dict[str, str]]:
-    q = select(Region).order_by(Region.code)
-    if actor.regions is not None:
-        q = q.where(Region.code.in_(actor.regions))
-    return [{"code": r.code, "zh": r.name_zh, "en": r.name_en} for r in s.scalars(q)]
+    return register.regions_of(s, actor)
 
 
 def _yuan(fen: int | None) -> str:
@@ -618,12 +612,8 @@ def my_claim(request: Request, p: Principal, claim_id: PathId) -> Response:
 # -- accounts (admin) -----------------------------------------------------------------------------
 def _forget_user(s: Session, username: str) -> None:
     """Drop a disabled user's cached tokens and sessions on this worker (others: within 30 s)."""
-    user = s.scalar(select(UserAccount).where(UserAccount.username == username))
-    if user is not None:
-        for digest in s.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user.id)):
-            forget(digest)
-        for digest in s.scalars(select(WebSession.id_hash).where(WebSession.user_id == user.id)):
-            forget(digest)
+    for digest in users.credential_digests(s, username):
+        forget(digest)
 
 
 @router.get("/staff/users", response_class=HTMLResponse)
