@@ -489,3 +489,33 @@ def test_an_employer_clerk_sees_and_declares_for_their_own_unit_only(world: dict
         f"/api/v1/employers/{mine['employer_id']}",
     ):
         assert c.get(path, headers=his).status_code == 403, path
+
+
+def test_a_browser_session_ends_after_idle_time_and_at_its_end(engine: Engine) -> None:
+    """Sessions: 30 minutes idle or 8 hours after sign-in, whichever comes first (users.IDLE_MINUTES,
+    users.SESSION_HOURS); activity keeps a session alive."""
+    import datetime as dt
+
+    make_user(engine, "clerk.idle", "operator", regions=["310000"])
+    t0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+    user = run(engine, lambda s: s.scalar(select(UserAccount).where(UserAccount.username == "clerk.idle")))
+    sid, _ = run(engine, lambda s: users.start_session(s, user, now=t0))
+
+    def seen(minutes: int) -> bool:
+        at = t0 + dt.timedelta(minutes=minutes)
+        return run(engine, lambda s: users.session_user(s, sid, now=at)) is not None
+
+    assert seen(25) and seen(50) and seen(75)  # each visit within 30 minutes of the last
+    assert not seen(106)  # 31 minutes idle: ended
+    assert not seen(110)  # and stays ended
+    sid2, _ = run(engine, lambda s: users.start_session(s, user, now=t0))
+    assert all(seen_at(engine, sid2, t0, m) for m in range(20, 480, 20))
+    assert not seen_at(engine, sid2, t0, 481)  # 8 hours after sign-in, however active
+
+
+def seen_at(engine: Engine, sid: str, t0: Any, minutes: int) -> bool:
+    import datetime as dt
+
+    return (
+        run(engine, lambda s: users.session_user(s, sid, now=t0 + dt.timedelta(minutes=minutes))) is not None
+    )

@@ -55,6 +55,7 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column()  # idle timeout
     ended_at: Mapped[dt.datetime | None] = mapped_column()
 
 

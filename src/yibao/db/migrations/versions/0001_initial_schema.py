@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 14:48:49.044054
+Create Date: 2026-12-06 15:25:53.887825
 """
 
 from __future__ import annotations
@@ -631,6 +631,7 @@ def upgrade() -> None:
     sa.Column('csrf_token', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_web_session_user_id_user_account')),
     sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_web_session'))
