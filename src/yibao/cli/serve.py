@@ -6,6 +6,10 @@ demo data yet and gives it one account per role, with random passwords written t
 ``yibao-demo-accounts.txt`` beside a SQLite database (readable by its owner only) and printed at
 every start, so the pages can be tried at once. Logs are one JSON line per request with ID and
 mobile numbers masked; uvicorn's own access log, which would print raw paths, is off.
+
+Off loopback the service speaks TLS (``--certfile``, ``--keyfile``) or sits behind a
+TLS-terminating proxy (``--proxy ADDRESS``, whose ``X-Forwarded-Proto`` is trusted, so session
+cookies are marked ``Secure``); plain HTTP on a network address is refused.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from yibao.ids import MaskingFilter
 __all__ = ["demo_accounts", "serve"]
 
 ACCOUNTS_FILE = "yibao-demo-accounts.txt"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
@@ -91,6 +96,18 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="示范市数据与示范账号 / Demo City data and accounts")
     ] = False,
+    certfile: Annotated[
+        Path | None, typer.Option("--certfile", help="TLS 证书（PEM）/ TLS certificate")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option("--keyfile", help="TLS 私钥（PEM）/ TLS private key")
+    ] = None,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy", help="前置 TLS 代理的地址（信任其 X-Forwarded-Proto）/ the TLS proxy's address"
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """启动服务（API 与页面）/ start the service (API and pages); OpenAPI at /openapi.json."""
@@ -102,6 +119,25 @@ def serve(
 
     if not 1 <= port <= 65535:
         raise InputError("--port", port, "应在 1–65535", "must be 1–65535")
+    if (certfile is None) != (keyfile is None):
+        raise InputError(
+            "--certfile/--keyfile",
+            str(certfile or keyfile),
+            "证书与私钥须同时给出",
+            "give both the certificate and the key",
+        )
+    for f in (certfile, keyfile):
+        if f is not None and not f.is_file():
+            raise InputError("--certfile/--keyfile", str(f), "文件不存在", "no such file")
+    if host not in LOOPBACK and certfile is None and proxy is None:
+        # passwords and session cookies must not cross a network in clear
+        raise InputError(
+            "--host",
+            host,
+            "非本机地址须启用 TLS（--certfile 与 --keyfile），或经 TLS 代理（--proxy）",
+            "an address other than loopback needs TLS (--certfile and --keyfile) or a "
+            "TLS-terminating proxy (--proxy)",
+        )
     url = database_url(db)
     engine = make_engine(url)
     upgrade(engine)
@@ -116,13 +152,22 @@ def serve(
         accounts = demo_accounts(engine, folder)
     _logging()
     typer.echo(
-        f"yibao 服务 / service: http://{host}:{port}/  (OpenAPI: /openapi.json)  数据库 / database: "
-        f"{engine.url.render_as_string(hide_password=True)}"
+        f"yibao 服务 / service: {'https' if certfile else 'http'}://{host}:{port}/  (OpenAPI /openapi.json)  "
+        f"数据库 / database: {engine.url.render_as_string(hide_password=True)}"
     )
     if accounts:
         typer.echo("示范账号（仅供本机试用）/ demo accounts (for trying it out on this machine):")
         for name, role, password in accounts:
             typer.echo(f"  {name:<16} {role:<9} {password}")
     uvicorn.run(
-        create_app(engine), host=host, port=port, log_config=None, access_log=False, server_header=False
+        create_app(engine),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+        proxy_headers=proxy is not None,
+        forwarded_allow_ips=proxy or "127.0.0.1",
     )
