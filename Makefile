@@ -70,16 +70,17 @@ mutation: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(BIN)/mutmut run; $(BIN)/mutmut results | tail -n 5
 
 # Until the first release the schema is one migration regenerated from the models (0001), plus
-# hand-written ones that models cannot express (0002: lz4 compression), kept aside meanwhile.
+# hand-written ones that models cannot express (0002: lz4 compression, 0003: append-only audit
+# triggers), kept aside meanwhile.
 MIGRATIONS := src/yibao/db/migrations/versions
 migration: $(STAMP)
 	rm -f $(MIGRATIONS)/0001_*.py /tmp/yibao-migration.db; mkdir -p /tmp/yibao-kept
-	mv $(MIGRATIONS)/0002_*.py /tmp/yibao-kept/
+	mv $(MIGRATIONS)/000[23]_*.py /tmp/yibao-kept/
 	$(BIN)/python -c "from alembic import command; from yibao.db.engine import make_engine; \
 	from yibao.db.migrate import alembic_config; \
 	command.revision(alembic_config(make_engine('sqlite:////tmp/yibao-migration.db')), \
 	message='initial schema', autogenerate=True, rev_id='0001')"; \
-	status=$$?; mv /tmp/yibao-kept/0002_*.py $(MIGRATIONS)/; exit $$status
+	status=$$?; mv /tmp/yibao-kept/000[23]_*.py $(MIGRATIONS)/; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

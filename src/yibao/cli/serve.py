@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -79,6 +81,26 @@ def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("".join(f"{n}\t{r}\t{p}\n" for n, r, p in out))
     return out
+
+
+def _start_sealing(engine: Engine, every: float = 60.0) -> None:
+    """Seal the audit log into its hash chain now and then every minute, in a daemon thread
+    (yibao.admin.audit_chain; ``yibao audit seal`` does the same from cron)."""
+    from yibao.admin.audit_chain import seal
+
+    log = logging.getLogger("yibao.audit")
+
+    def loop() -> None:
+        while True:
+            try:
+                r = run(engine, seal)
+                if r.sealed:
+                    log.info("audit chain: %s rows sealed, head %s %s", r.sealed, r.head_seq, r.head_hash)
+            except Exception:  # a busy database must not end the loop; the next minute retries
+                log.exception("audit sealing failed; retrying in a minute")
+            time.sleep(every)
+
+    threading.Thread(target=loop, name="yibao-audit-seal", daemon=True).start()
 
 
 def _logging() -> None:
@@ -151,6 +173,7 @@ def serve(
         folder = Path(url.split("///", 1)[1]).parent if url.startswith("sqlite:///") else Path.cwd()
         accounts = demo_accounts(engine, folder)
     _logging()
+    _start_sealing(engine)
     typer.echo(
         f"yibao 服务 / service: {'https' if certfile else 'http'}://{host}:{port}/  (OpenAPI /openapi.json)  "
         f"数据库 / database: {engine.url.render_as_string(hide_password=True)}"

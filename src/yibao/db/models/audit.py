@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, utcnow
@@ -27,3 +27,15 @@ class AuditEvent(Base):
     purpose: Mapped[str | None] = mapped_column(String(256))
     request_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | refused | error
+
+
+class AuditSeal(Base):
+    """The audit log's hash chain (yibao.admin.audit_chain): one row per sealed event, in sealing
+    order; ``row_hash`` = SM3(``prev_hash`` + the event's canonical text). Insert-only."""
+
+    __tablename__ = "audit_seal"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_event.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 15:25:53.887825
+Create Date: 2026-12-06 15:28:53.921573
 """
 
 from __future__ import annotations
@@ -95,6 +95,16 @@ def upgrade() -> None:
     sa.Column('name_en', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_region'))
+    )
+    op.create_table('audit_seal',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('row_hash', sa.String(length=64), nullable=False),
+    sa.Column('sealed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['audit_event.id'], name=op.f('fk_audit_seal_event_id_audit_event')),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_seal')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_audit_seal_event_id'))
     )
     op.create_table('benefit_accumulator',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -826,6 +836,7 @@ def downgrade() -> None:
 
     op.drop_table('contribution_period')
     op.drop_table('benefit_accumulator')
+    op.drop_table('audit_seal')
     op.drop_table('region')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_name'))
