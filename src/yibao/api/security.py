@@ -175,6 +175,7 @@ def require(permission: str) -> Callable[[Request], Actor]:
         return p.actor
 
     dependency.__name__ = f"require_{permission.replace('.', '_')}"
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the role matrix test
     return dependency
 
 

@@ -66,6 +66,7 @@ def view(permission: str) -> Callable[[Callable[..., Response]], Callable[..., R
             except YibaoError as e:
                 return render(request, "problem.html", lang, status=422, error={"zh": e.zh, "en": e.en})
 
+        inner.permission = permission  # type: ignore[attr-defined]  # read by the role matrix test
         # FastAPI reads the parameters from the signature: the handler's, without ``p``
         sig = inspect.signature(fn)
         inner.__signature__ = sig.replace(  # type: ignore[attr-defined]
