@@ -519,3 +519,45 @@ def seen_at(engine: Engine, sid: str, t0: Any, minutes: int) -> bool:
     return (
         run(engine, lambda s: users.session_user(s, sid, now=t0 + dt.timedelta(minutes=minutes))) is not None
     )
+
+
+def test_claims_for_the_deceased_the_suspended_and_the_unenrolled_are_refused_with_a_code(
+    world: dict[str, Any],
+) -> None:
+    """Issue 8: a claim on a date without cover is refused with a coded reason; nothing is paid."""
+    from sqlalchemy import func, text
+
+    from yibao.db.models.claims import Claim
+    from yibao.db.models.ledger import LedgerTransfer
+
+    c, h, engine = world["client"], world["op.bj"], world["engine"]
+    a, b, d = enrolled_member(world), enrolled_member(world), enrolled_member(world)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE person SET death_date = '2024-03-01' WHERE id = :p"), {"p": a["person"]["id"]}
+        )
+        conn.execute(
+            text("UPDATE enrollment SET status = 'suspended' WHERE person_id = :p"), {"p": b["person"]["id"]}
+        )
+
+    def count() -> tuple[int, int]:
+        with Session(engine) as s:
+            return (
+                s.scalar(select(func.count()).select_from(Claim)) or 0,
+                s.scalar(select(func.count()).select_from(LedgerTransfer)) or 0,
+            )
+
+    before = count()
+    for m, day, reason in (
+        (a, "2024-03-15", "deceased"),
+        (b, "2024-03-15", "suspended"),
+        (d, "2023-06-01", "not_enrolled"),
+    ):
+        r = c.post(
+            "/api/v1/claims",
+            json={"person": m["person"]["id"], "region": BJ, "service_date": day, "total": "5000"},
+            headers=h,
+        )
+        assert r.status_code == 422 and r.json()["error"]["reason"] == reason, r.text
+        assert r.json()["error"]["zh"] and r.json()["error"]["en"]
+    assert count() == before

@@ -151,6 +151,15 @@ class ClaimInput:
                 for f in self.__dataclass_fields__ for v in (getattr(self, f),)}
 
 
+class NotCovered(InputError):
+    """No cover on the service date, with a coded ``reason``: ``not_enrolled``, ``deceased`` or
+    ``suspended`` (暂停参保). Nothing is paid and nothing is written."""
+
+    def __init__(self, reason: str, field: str, value: object, zh: str, en: str) -> None:
+        self.reason = reason
+        super().__init__(field, value, zh, en)
+
+
 class ClaimRefused(YibaoError):
     """The person has no benefits on the service date (eligibility rule, DOMAIN §5)."""
 
@@ -557,8 +566,8 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
     holder_id = int(holder_raw) if holder_raw is not None else None
     assert birth is not None
     if death is not None and ci.service_date > death:
-        raise InputError("service_date", ci.service_date.isoformat(), f"晚于该人员死亡日期 {death}",
-                         f"after the person's date of death {death}")
+        raise NotCovered("deceased", "service_date", ci.service_date.isoformat(),
+                         f"晚于该人员死亡日期 {death}", f"after the person's date of death {death}")
     if registry is None and own_files:  # a bureau's own region files are stored in this database
         registry = registry_of(session)
     policy = policy_for(str(policy_name), registry)
@@ -576,11 +585,17 @@ def _process(session: Session, actor: Actor, region: str, person_id: int, ci: Cl
     covering = sorted((s for s in spans if s.covers(svc_month)),
                       key=lambda s: (s.status != "active", -s.start_month))
     if not covering:
-        raise InputError("person_id", person_id,
+        raise NotCovered("not_enrolled", "person_id", person_id,
                          f"该人员在 {ci.service_date} 未参加统筹地区 {region} 的职工医保",
                          f"the person is not enrolled in the employee scheme of region {region} on "
                          f"{ci.service_date}")
     span = covering[0]
+    if span.status == "suspended":
+        raise NotCovered("suspended", "person_id", person_id,
+                         f"该人员在统筹地区 {region} 的参保 {span.enrollment_id} 已暂停，"
+                         f"{ci.service_date} 不享受待遇",
+                         f"the person's enrollment {span.enrollment_id} in region {region} is suspended: "
+                         f"no benefits on {ci.service_date}")
     elig = assess(snap, spans, rows, ci.service_date, settle_date)
     if elig.share_bp <= 0:
         raise ClaimRefused(person_id, ci.service_date, elig)

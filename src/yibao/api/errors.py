@@ -41,6 +41,7 @@ class ErrorDetail(BaseModel):
     zh: str
     en: str
     request_id: str | None = None
+    reason: str | None = None  # a coded refusal: not_enrolled, deceased, suspended, waiting, …
 
 
 class ErrorOut(BaseModel):
@@ -108,6 +109,9 @@ def install(app: FastAPI) -> None:
             field = getattr(exc, "field", None) or getattr(exc, "key", None)
             value = getattr(exc, "value", None)
         body = error_body(request, type(exc).__name__, exc.zh, exc.en, field, _jsonable(value))
+        reason = getattr(exc, "reason", None)
+        if isinstance(reason, str):
+            body["error"]["reason"] = reason
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, TooManyAttempts):
             headers = {"Retry-After": str(exc.retry_after)}
