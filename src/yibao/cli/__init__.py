@@ -50,6 +50,10 @@ def _register() -> None:
     from yibao.cli import provider as provider_cli
 
     app.add_typer(provider_cli.app, name="provider")
+    from yibao.cli.backup import backup_cmd, restore_cmd
+
+    app.command("backup")(guard(backup_cmd))
+    app.command("restore")(guard(restore_cmd))
     policy.app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger
     admin_money.install(app)
