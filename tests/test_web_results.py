@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from yibao.admin import users
+from yibao.admin import totp, users
 from yibao.admin.policies import add_region
 from yibao.admin.uow import SYSTEM, run
 from yibao.api.app import create_app
@@ -56,12 +56,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             engine,
             lambda s, n=name, r=role, g=regions: users.create_user(s, SYSTEM, n, PASSWORD, r, regions=g),
         )
-    return {"app": create_app(engine, data_dir=data), "engine": engine}
+    secret, _ = run(engine, lambda s: users.enroll_totp(s, SYSTEM, "root1"))  # an admin signs in with a code
+    return {"app": create_app(engine, data_dir=data), "engine": engine, "secrets": {"root1": secret}}
 
 
 def signed_in(site: dict[str, Any], username: str) -> TestClient:
     c = TestClient(site["app"])
-    r = c.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    form = {"username": username, "password": PASSWORD}
+    if username in site["secrets"]:
+        form["otp"] = totp.code(site["secrets"][username])
+    r = c.post("/login", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
     return c
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from yibao.admin import claims, users
+from yibao.admin import claims, totp, users
 from yibao.admin.demo import DEMO_REGION, demo_region_text
 from yibao.admin.policies import add_region
 from yibao.admin.uow import SYSTEM, run
@@ -36,8 +36,22 @@ def new_id(birth: dt.date = dt.date(1985, 6, 1), sex: str = "male") -> str:
     return synthetic_resident_id(rng, birth, sex)  # type: ignore[arg-type]
 
 
+#: one-time-code secrets of the admin and auditor accounts the tests make (users.TOTP_ROLES)
+SECRETS: dict[str, str] = {}
+
+
 def make_user(engine: Engine, username: str, role: str, **kw: Any) -> None:
     run(engine, lambda s: users.create_user(s, SYSTEM, username, PASSWORD, role, **kw))
+    if role in users.TOTP_ROLES:
+        SECRETS[username] = run(engine, lambda s: users.enroll_totp(s, SYSTEM, username))[0]
+
+
+def login_form(username: str) -> dict[str, str]:
+    """What a person types to sign in: name, password and, for admins and auditors, today's code."""
+    form = {"username": username, "password": PASSWORD}
+    if username in SECRETS:
+        form["otp"] = totp.code(SECRETS[username])
+    return form
 
 
 def token_for(engine: Engine, username: str) -> dict[str, str]:
@@ -561,3 +575,23 @@ def test_claims_for_the_deceased_the_suspended_and_the_unenrolled_are_refused_wi
         assert r.status_code == 422 and r.json()["error"]["reason"] == reason, r.text
         assert r.json()["error"]["zh"] and r.json()["error"]["en"]
     assert count() == before
+
+
+def test_admins_and_auditors_sign_in_with_a_one_time_code(world: dict[str, Any]) -> None:
+    c = TestClient(create_app(world["engine"]))
+    r = c.post("/api/v1/auth/login", json={"username": "root", "password": PASSWORD})
+    assert r.status_code == 401 and "one-time code" in r.json()["error"]["en"]
+    form = login_form("root")
+    assert c.post("/api/v1/auth/login", json=form).status_code == 200
+    again = TestClient(create_app(world["engine"])).post("/api/v1/auth/login", json=form)
+    assert again.status_code == 401  # the same code twice: refused
+    make_user(world["engine"], "aud.new", "auditor", regions=[BJ])
+    SECRETS.pop("aud.new")
+    run(
+        world["engine"],
+        lambda s: s.execute(text("UPDATE user_account SET totp_secret = NULL WHERE username = 'aud.new'")),
+    )
+    r = c.post("/api/v1/auth/login", json={"username": "aud.new", "password": PASSWORD})
+    assert r.status_code == 401 and "yibao user totp aud.new" in r.json()["error"]["en"]
+    # operators sign in with a password only
+    assert c.post("/api/v1/auth/login", json={"username": "op.bj", "password": PASSWORD}).status_code == 200

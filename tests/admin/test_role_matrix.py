@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from test_api_service import PASSWORD, enrolled_member, make_user, token_for
+from test_api_service import enrolled_member, login_form, make_user, token_for
 
 from yibao.admin.demo import DEMO_REGION, demo_region_text
 from yibao.admin.policies import add_region
@@ -122,7 +122,7 @@ def test_every_route_answers_every_role_as_its_permission_says(world: dict[str, 
         username = world["accounts"][role]
         api = TestClient(app, headers=token_for(engine, username))
         page = TestClient(app)
-        signed = page.post("/login", data={"username": username, "password": PASSWORD})
+        signed = page.post("/login", data=login_form(username))
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', signed.text)
         assert csrf, f"{role} could not sign in to the pages"
         for meth, path, perm, is_page in table:

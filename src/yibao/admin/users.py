@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from yibao.admin import audit
+from yibao.admin import audit, totp
 from yibao.admin.register import lookup_employer, lookup_person
 from yibao.admin.roles import ROLES, STAFF_ROLES, authorize
 from yibao.admin.uow import Actor
@@ -42,6 +42,7 @@ __all__ = [
     "MAX_FAILURES_PER_USER",
     "MIN_PASSWORD",
     "SESSION_HOURS",
+    "TOTP_ROLES",
     "WINDOW",
     "LoginOutcome",
     "actor_of",
@@ -49,6 +50,7 @@ __all__ = [
     "create_user",
     "credential_digests",
     "end_session",
+    "enroll_totp",
     "issue_token",
     "list_users",
     "revoke_token",
@@ -65,6 +67,8 @@ MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20
 WINDOW = dt.timedelta(minutes=15)
 SESSION_HOURS = 8
+#: Roles that sign in with a one-time code as well (yibao.admin.totp).
+TOTP_ROLES: frozenset[str] = frozenset({"admin", "auditor"})
 #: A browser session idle this long ends (等保 2.0 level 3 asks for a session timeout; the value
 #: is ours). Activity is seen at most every ``api.security.CACHE_SECONDS``.
 IDLE_MINUTES = 30
@@ -209,9 +213,15 @@ def _failures(session: Session, column: InstrumentedAttribute[str], value: str, 
 
 
 def attempt_login(
-    session: Session, username: str, password: str, client: str, now: dt.datetime | None = None
+    session: Session,
+    username: str,
+    password: str,
+    client: str,
+    now: dt.datetime | None = None,
+    otp: str | None = None,
 ) -> LoginOutcome:
-    """Check a user name and password; record the attempt. See the module docstring."""
+    """Check a user name and password — and, for :data:`TOTP_ROLES`, the one-time code; record the
+    attempt (a wrong code counts as a failure). See the module docstring."""
     now = now or utcnow()
     name = str(username or "").strip()[:64]
     since = now - WINDOW
@@ -236,10 +246,24 @@ def attempt_login(
     except (VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None and user.active
+    second: NotSignedIn | None = None
+    if ok and user is not None and user.role in TOTP_ROLES:
+        if not user.totp_secret:
+            second = NotSignedIn(
+                f"该账号须先设置动态口令（yibao user totp {name}）",
+                f"this account needs its one-time codes set up first (yibao user totp {name})",
+            )
+        else:
+            step = totp.matching_step(user.totp_secret, otp or "", now.timestamp(), user.totp_last_step)
+            if step is None:
+                second = NotSignedIn("动态口令不正确或已用过", "wrong or already used one-time code")
+            else:
+                user.totp_last_step = step
+        ok = second is None
     session.add(LoginAttempt(username=name, client=client[:64], at=now, ok=ok))
     if not ok or user is None:
         log.info("sign-in refused for %r from %s", name, client)
-        return LoginOutcome(None, NotSignedIn("用户名或密码不正确", "wrong user name or password"))
+        return LoginOutcome(None, second or NotSignedIn("用户名或密码不正确", "wrong user name or password"))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     audit.record(session, actor_of(user), "user.login", "user", user.id)
@@ -401,3 +425,16 @@ def credential_digests(session: Session, username: str) -> list[str]:
         *session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user.id)),
         *session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user.id)),
     ]
+
+
+def enroll_totp(session: Session, actor: Actor, username: str) -> tuple[str, str]:
+    """Give an account a new one-time-code secret (admin only): ``(secret, otpauth URI)``, shown
+    once; the previous secret stops working."""
+    authorize(actor, "user.manage")
+    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
+    if user is None:
+        raise InputError("username", username, "没有此用户", "no such user")
+    secret = totp.new_secret()
+    user.totp_secret, user.totp_last_step = secret, None
+    audit.record(session, actor, "user.totp", "user", user.id, ("totp_secret",))
+    return secret, totp.provisioning_uri(user.username, secret)

@@ -179,12 +179,12 @@ def require(permission: str) -> Callable[[Request], Actor]:
     return dependency
 
 
-def sign_in(request: Request, username: str, password: str) -> tuple[str, str, str]:
+def sign_in(request: Request, username: str, password: str, otp: str | None = None) -> tuple[str, str, str]:
     """Check the password (rate limited, every attempt recorded) and open a session:
     ``(session id for the cookie, CSRF token, role)``; raises 401 or 429."""
     engine = get_engine(request)
     client = client_of(request)
-    outcome = run(engine, lambda s: attempt_login(s, username, password, client))
+    outcome = run(engine, lambda s: attempt_login(s, username, password, client, otp=otp))
     if outcome.error is not None or outcome.user is None:
         raise outcome.error or NotSignedIn("用户名或密码不正确", "wrong user name or password")
     user = outcome.user

@@ -71,11 +71,16 @@ def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
         specs.append(("demo.insured", "insured", {"person": insured, "display_name": "示范参保人"}))
     out = [(name, role, secrets.token_urlsafe(12)) for name, role, _ in specs]
 
-    def create(s: Session) -> None:
+    def create(s: Session) -> dict[str, str]:
+        totp_secrets = {}
         for (name, role, kw), (_, _, password) in zip(specs, out, strict=True):
             users.create_user(s, SYSTEM, name, password, role, **kw)
+            if role in users.TOTP_ROLES:  # admins and auditors sign in with a one-time code as well
+                totp_secrets[name] = users.enroll_totp(s, SYSTEM, name)[0]
+        return totp_secrets
 
-    run(engine, create)
+    totp_secrets = run(engine, create)
+    out = [(n, r, f"{p}  totp:{totp_secrets[n]}" if n in totp_secrets else p) for n, r, p in out]
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -179,7 +184,11 @@ def serve(
         f"数据库 / database: {engine.url.render_as_string(hide_password=True)}"
     )
     if accounts:
-        typer.echo("示范账号（仅供本机试用）/ demo accounts (for trying it out on this machine):")
+        typer.echo(
+            "示范账号（仅供本机试用；管理员与稽核另需动态口令：把 totp 密钥加入身份验证器，或 "
+            "oathtool --totp -b 密钥）/ demo accounts (this machine only; admin and auditor also need "
+            "a one-time code from the totp secret: an authenticator app, or oathtool --totp -b SECRET):"
+        )
         for name, role, password in accounts:
             typer.echo(f"  {name:<16} {role:<9} {password}")
     uvicorn.run(

@@ -61,10 +61,25 @@ def add_cmd(
     """新建账号 / create an account."""
     password = _password(password_stdin)
     who = _system()
-    u = run(open_db(db), lambda s: users.create_user(s, who, username, password, role, regions=region,
-                                                     person=person, employer=employer, display_name=name))
-    emit({"id": u.id, "username": u.username, "role": u.role, "regions": u.regions}, as_json,
-         f"已建账号 / created: {u.username} ({u.role}{', ' + u.regions if u.regions else ''})")
+    u = run(
+        open_db(db),
+        lambda s: users.create_user(
+            s,
+            who,
+            username,
+            password,
+            role,
+            regions=region,
+            person=person,
+            employer=employer,
+            display_name=name,
+        ),
+    )
+    emit(
+        {"id": u.id, "username": u.username, "role": u.role, "regions": u.regions},
+        as_json,
+        f"已建账号 / created: {u.username} ({u.role}{', ' + u.regions if u.regions else ''})",
+    )
 
 
 @app.command("token")
@@ -79,8 +94,11 @@ def token_cmd(
     """签发机器令牌（只显示一次）/ issue a machine token (shown once)."""
     who = _system()
     row, secret = run(open_db(db), lambda s: users.issue_token(s, who, username, name, days))
-    emit({"id": row.id, "token": secret, "expires_at": str(row.expires_at)}, as_json,
-         f"令牌（只显示这一次）/ token (shown once):\n{secret}")
+    emit(
+        {"id": row.id, "token": secret, "expires_at": str(row.expires_at)},
+        as_json,
+        f"令牌（只显示这一次）/ token (shown once):\n{secret}",
+    )
 
 
 @app.command("list")
@@ -88,8 +106,39 @@ def token_cmd(
 def list_cmd(db: DbOpt = None, as_json: JsonFlag = False) -> None:
     """账号列表 / the accounts."""
     with Session(open_db(db)) as s:
-        rows = [{"id": u.id, "username": u.username, "role": u.role, "regions": u.regions,
-                 "person_id": u.person_id, "employer_id": u.employer_id, "active": u.active}
-                for u in s.scalars(select(UserAccount).order_by(UserAccount.id))]
-    emit(rows, as_json, "\n".join(f"{r['id']:>4}  {r['username']:<20} {r['role']:<9} {r['regions'] or ''}"
-                                  for r in rows) or "（无账号 / no accounts）")
+        rows = [
+            {
+                "id": u.id,
+                "username": u.username,
+                "role": u.role,
+                "regions": u.regions,
+                "person_id": u.person_id,
+                "employer_id": u.employer_id,
+                "active": u.active,
+            }
+            for u in s.scalars(select(UserAccount).order_by(UserAccount.id))
+        ]
+    emit(
+        rows,
+        as_json,
+        "\n".join(f"{r['id']:>4}  {r['username']:<20} {r['role']:<9} {r['regions'] or ''}" for r in rows)
+        or "（无账号 / no accounts）",
+    )
+
+
+@app.command("totp")
+@guard
+def totp_cmd(
+    username: Annotated[str, typer.Argument(help="用户名 / user name")],
+    db: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """设置动态口令（只显示一次；管理员、稽核登录必需）/ set up one-time codes (shown once)."""
+    who = _system()
+    secret, uri = run(open_db(db), lambda s: users.enroll_totp(s, who, username))
+    emit(
+        {"username": username, "secret": secret, "uri": uri},
+        as_json,
+        f"把这个地址加入身份验证器（只显示一次）/ add this to an authenticator app (shown once):\n{uri}\n"
+        f"secret: {secret}",
+    )

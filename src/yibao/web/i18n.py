@@ -66,6 +66,8 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "parameter": ("参数", "Parameter"),
     "home": ("首页", "Home"),
     "login": ("登录", "Sign in"),
+    "otp": ("动态口令", "One-time code"),
+    "otp_hint": ("管理员、稽核须填", "admins and auditors"),
     "logout": ("退出", "Sign out"),
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),

@@ -94,12 +94,13 @@ def login_submit(
     request: Request,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
+    otp: Annotated[str, Form(max_length=10)] = "",
     next: Annotated[str, Form(max_length=512)] = "",
     lang: Annotated[str, Form(max_length=2)] = "zh",
 ) -> Response:
     lg = lang_of(lang)
     try:
-        sid, _, role = sign_in(request, username, password)
+        sid, _, role = sign_in(request, username, password, otp or None)
     except (NotSignedIn, TooManyAttempts) as e:
         status = 429 if isinstance(e, TooManyAttempts) else 401
         return render(

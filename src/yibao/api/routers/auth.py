@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: StrictStr = Field(max_length=64)
     password: StrictStr = Field(max_length=256)
+    otp: StrictStr | None = Field(None, max_length=10, description="动态口令（管理员、稽核）/ one-time code")
 
 
 class SessionOut(BaseModel):
@@ -59,7 +60,7 @@ class SessionOut(BaseModel):
     },
 )
 def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
-    sid, csrf, role = sign_in(request, body.username, body.password)
+    sid, csrf, role = sign_in(request, body.username, body.password, body.otp)
     set_session_cookie(request, response, sid)
     return SessionOut(username=body.username.strip(), role=role, csrf_token=csrf)
 
@@ -182,3 +183,23 @@ def revoke_token(
     token_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("user.manage"))]
 ) -> None:
     forget(run(get_engine(request), lambda s: users.revoke_token(s, actor, token_id)))
+
+
+class TotpOut(BaseModel):
+    username: str
+    secret: str = Field(description="只显示这一次 / shown this once only")
+    uri: str = Field(description="otpauth:// 地址，身份验证器读取 / for an authenticator app")
+
+
+@router.post(
+    "/users/{username}/totp",
+    summary="设置动态口令（管理员）/ set up a user's one-time codes (admin)",
+    responses={**AUTH_RESPONSES, 422: {"description": "无此用户 / no such user"}},
+)
+def enroll_totp(
+    username: Annotated[str, Path(max_length=64)],
+    request: Request,
+    actor: Annotated[Actor, Depends(require("user.manage"))],
+) -> TotpOut:
+    secret, uri = run(get_engine(request), lambda s: users.enroll_totp(s, actor, username))
+    return TotpOut(username=username, secret=secret, uri=uri)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, utcnow
@@ -29,6 +29,9 @@ class UserAccount(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"))
     display_name: Mapped[str | None] = mapped_column(String(64))
+    # the second factor of admin and auditor accounts (yibao.admin.totp); the last step used
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 15:28:53.921573
+Create Date: 2026-12-06 15:40:43.750774
 """
 
 from __future__ import annotations
@@ -397,6 +397,8 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('employer_id', sa.Integer(), nullable=True),
     sa.Column('display_name', sa.String(length=64), nullable=True),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['employer_id'], ['employer.id'], name=op.f('fk_user_account_employer_id_employer')),
