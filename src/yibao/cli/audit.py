@@ -105,3 +105,20 @@ def verify_cmd(db: DbOpt = None, as_json: JsonFlag = False) -> None:
         f"{b.get('event_id')}: {b.get('reason')}",
     )
     raise typer.Exit(1)
+
+
+@app.command("watch")
+@guard
+def watch_cmd(
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="每小时人数上限 / people an hour")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """批量查询告警 / raise bulk-read alerts (more people read in an hour than the limit)."""
+    from yibao.admin.uow import run
+    from yibao.admin.watch import watch
+
+    report = run(open_db(db), lambda s: watch(s, limit=limit))
+    emit({"alerts": report.alerts}, as_json, f"新告警 / new alerts: {report.alerts}")

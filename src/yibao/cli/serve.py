@@ -89,15 +89,18 @@ def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
 
 
 def _start_sealing(engine: Engine, every: float = 60.0) -> None:
-    """Seal the audit log into its hash chain now and then every minute, in a daemon thread
-    (yibao.admin.audit_chain; ``yibao audit seal`` does the same from cron)."""
+    """Seal the audit log into its hash chain and watch it for bulk reads, now and then every minute,
+    in a daemon thread (yibao.admin.audit_chain, yibao.admin.watch; ``yibao audit seal`` and
+    ``yibao audit watch`` do the same from cron)."""
     from yibao.admin.audit_chain import seal
+    from yibao.admin.watch import watch
 
     log = logging.getLogger("yibao.audit")
 
     def loop() -> None:
         while True:
             try:
+                run(engine, watch)  # bulk-read alerts, before the rows are sealed
                 r = run(engine, seal)
                 if r.sealed:
                     log.info("audit chain: %s rows sealed, head %s %s", r.sealed, r.head_seq, r.head_hash)

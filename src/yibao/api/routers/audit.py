@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from yibao.admin import audit, register
+from yibao.admin import audit, register, watch
 from yibao.admin.uow import Actor
-from yibao.api.deps import Limit, Offset, call, page
+from yibao.api.deps import Limit, Offset, PathId, call, page
 from yibao.api.security import require
 from yibao.errors import InputError
 
@@ -55,3 +55,24 @@ def trail(
         )
 
     return page(call(request, step), limit, offset)
+
+
+@router.get("/security/alerts", summary="安全告警（批量查询等）/ security alerts (bulk reads)")
+def alerts(
+    request: Request,
+    actor: Annotated[Actor, Depends(require("audit.read"))],
+    limit: Limit = 100,
+    offset: Offset = 0,
+    open_only: bool = True,
+) -> dict[str, Any]:
+    def step(s: Session) -> list[dict[str, Any]]:
+        return watch.alerts(s, actor, open_only, limit, offset)
+
+    return page(call(request, step), limit, offset)
+
+
+@router.post("/security/alerts/{alert_id}/ack", summary="确认告警 / acknowledge an alert")
+def acknowledge(
+    alert_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("audit.read"))]
+) -> dict[str, Any]:
+    return call(request, lambda s: watch.acknowledge(s, actor, alert_id))

@@ -39,3 +39,21 @@ class AuditSeal(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SecurityAlert(Base):
+    """Something a security officer must look at, e.g. one account reading far more people in an
+    hour than its work explains (yibao.admin.watch)."""
+
+    __tablename__ = "security_alert"
+    __table_args__ = (Index("ix_security_alert_actor_window", "actor", "kind", "window_start", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # bulk_read
+    actor: Mapped[str] = mapped_column(String(64))
+    window_start: Mapped[dt.datetime] = mapped_column()
+    count: Mapped[int] = mapped_column(Integer)
+    limit_per_hour: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column()

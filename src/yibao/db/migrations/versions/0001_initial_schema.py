@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 15:40:43.750774
+Create Date: 2026-12-06 15:45:17.661685
 """
 
 from __future__ import annotations
@@ -96,6 +96,22 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_region'))
     )
+    op.create_table('security_alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('limit_per_hour', sa.Integer(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.Column('acknowledged_by', sa.String(length=64), nullable=True),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_security_alert'))
+    )
+    with op.batch_alter_table('security_alert', schema=None) as batch_op:
+        batch_op.create_index('ix_security_alert_actor_window', ['actor', 'kind', 'window_start'], unique=True)
+
     op.create_table('audit_seal',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -839,6 +855,10 @@ def downgrade() -> None:
     op.drop_table('contribution_period')
     op.drop_table('benefit_accumulator')
     op.drop_table('audit_seal')
+    with op.batch_alter_table('security_alert', schema=None) as batch_op:
+        batch_op.drop_index('ix_security_alert_actor_window')
+
+    op.drop_table('security_alert')
     op.drop_table('region')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_name'))
