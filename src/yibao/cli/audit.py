@@ -122,3 +122,25 @@ def watch_cmd(
 
     report = run(open_db(db), lambda s: watch(s, limit=limit))
     emit({"alerts": report.alerts}, as_json, f"新告警 / new alerts: {report.alerts}")
+
+
+@app.command("purge")
+@guard
+def purge_cmd(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只统计，不删除 / count only")] = False,
+    db: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """删除超过保存期限的记录（见 retention.yaml）/ delete records past their retention period."""
+    from yibao.admin.retention import purge
+    from yibao.admin.uow import run
+    from yibao.cli.admin_common import actor
+
+    who = actor("保存期限清理 / retention purge")
+    report = run(open_db(db), lambda s: purge(s, who, dry_run=dry_run))
+    emit(
+        {"as_of": report.as_of, "deleted": report.deleted, "dry_run": report.dry_run},
+        as_json,
+        ("将删除 / would delete: " if dry_run else "已删除 / deleted: ")
+        + ", ".join(f"{k} {v}" for k, v in report.deleted.items()),
+    )
