@@ -14,14 +14,11 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from yibao.admin import users
 from yibao.admin.roles import ROLES
 from yibao.admin.uow import Actor, run
 from yibao.cli.admin_common import DbOpt, JsonFlag, actor, emit, guard, open_db
-from yibao.db.models.auth import UserAccount
 from yibao.errors import InputError
 
 __all__ = ["app"]
@@ -105,19 +102,8 @@ def token_cmd(
 @guard
 def list_cmd(db: DbOpt = None, as_json: JsonFlag = False) -> None:
     """账号列表 / the accounts."""
-    with Session(open_db(db)) as s:
-        rows = [
-            {
-                "id": u.id,
-                "username": u.username,
-                "role": u.role,
-                "regions": u.regions,
-                "person_id": u.person_id,
-                "employer_id": u.employer_id,
-                "active": u.active,
-            }
-            for u in s.scalars(select(UserAccount).order_by(UserAccount.id))
-        ]
+    who = _system()
+    rows = run(open_db(db), lambda s: users.list_users(s, who))
     emit(
         rows,
         as_json,
