@@ -86,6 +86,11 @@ class ExtractReport:
         return asdict(self)
 
 
+def _round_fen(fen: int, unit: int) -> int:
+    """``fen`` rounded half up to a multiple of ``unit`` fen."""
+    return (fen + unit // 2) // unit * unit
+
+
 _STATUS = {"in_service": "unit_in_service", "new_form": "unit_in_service", "flexible": "flexible_in_service"}
 
 
@@ -160,18 +165,16 @@ def lab_extract(
                 "sex": m.sex,
                 "birth_date": dt.date(m.birth_date.year, 7, 1),
                 "original_age": 60 if m.sex == "male" else 50,
-                "wage_yuan": 0.0
-                if retired
-                else float(round(int(wages.get(m.id, 0) or 0) / 100 / 1000) * 1000),
-                "pension_yuan": float(round(int(m.pension_fen or 0) * 12 / 100 / 100) * 100)
-                if retired
-                else 0.0,
+                # whole yuan, rounded in integer fen (half up): wages to 1,000, pensions to 100
+                "wage_yuan": 0 if retired else _round_fen(int(wages.get(m.id, 0) or 0), 100_000) // 100,
+                "pension_yuan": _round_fen(int(m.pension_fen or 0) * 12, 10_000) // 100 if retired else 0,
                 "months_paid": 0 if retired else int(paid.get(m.id, 0)),
                 "weight": 1.0,
                 "_band": f"{age // 5 * 5}-{age // 5 * 5 + 4}",
             }
         )
-    frame = pl.DataFrame(rows)
+    # the lab's layout carries yuan as floating point (yibao.sim.extract)
+    frame = pl.DataFrame(rows).with_columns(pl.col("wage_yuan", "pension_yuan", "weight").cast(pl.Float64))
     sizes = frame.group_by("_band", "sex", "status").len()
     kept = frame.join(sizes, on=["_band", "sex", "status"]).filter(pl.col("len") >= k)
     groups = int(sizes.filter(pl.col("len") >= k).height)
