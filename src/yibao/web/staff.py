@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from yibao.admin import (
     accounts,
     assessment,
-    audit,
     claims,
     declarations,
     enrollment,
@@ -33,6 +32,7 @@ from yibao.admin import (
 from yibao.admin import transfer as transfers
 from yibao.admin import wage_file as wage_files
 from yibao.admin.roles import ROLES
+from yibao.admin.trail import trail_for
 from yibao.admin.uow import Actor
 from yibao.api.deps import Offset, PathId, call
 from yibao.api.security import Principal, forget, get_engine
@@ -574,17 +574,12 @@ def audit_page(
     offset: Offset = 0,
 ) -> Response:
     def step(s: Session) -> list[dict[str, Any]]:
-        regions = p.actor.regions
-        if subject_type == "person" and subject_id.isdecimal():
-            register.check_person_visible(s, p.actor, int(subject_id))
-            regions = None
-        return audit.trail(
+        return trail_for(
             s,
             p.actor,
             subject_type=subject_type or None,
             subject_id=subject_id or None,
             user=user or None,
-            regions=regions,
             limit=100,
             offset=max(offset, 0),
         )

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from yibao.admin import audit, register, watch
+from yibao.admin import watch
+from yibao.admin.trail import trail_for
 from yibao.admin.uow import Actor
 from yibao.api.deps import Limit, Offset, PathId, call, page
 from yibao.api.security import require
-from yibao.errors import InputError
 
 __all__ = ["router"]
 
@@ -34,22 +34,13 @@ def trail(
     action: Annotated[str | None, Query(max_length=48, description="如 person.read, claim.settle")] = None,
 ) -> dict[str, Any]:
     def step(s: Session) -> list[dict[str, Any]]:
-        regions = actor.regions
-        if subject_type == "person" and subject_id:
-            if not subject_id.isdecimal():
-                raise InputError(
-                    "subject_id", subject_id, "应为人员登记号", "expected a person's register number"
-                )
-            register.check_person_visible(s, actor, int(subject_id))
-            regions = None
-        return audit.trail(
+        return trail_for(
             s,
             actor,
             subject_type=subject_type,
             subject_id=subject_id,
             user=user,
             action=action,
-            regions=regions,
             limit=limit,
             offset=offset,
         )
