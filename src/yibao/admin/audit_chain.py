@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.db.base import utcnow
+from yibao.db.base import as_utc, utcnow
 from yibao.db.models.audit import AuditEvent, AuditSeal
 from yibao.errors import YibaoError
 
@@ -62,10 +62,7 @@ def _sm3() -> Any:
 def canonical(ev: AuditEvent) -> bytes:
     """The row as the chain hashes it: its fields as sorted JSON (time in UTC, to the microsecond)."""
     values: dict[str, Any] = {k: getattr(ev, k) for k in _FIELDS}
-    at = values["at"]
-    if at.tzinfo is None:  # SQLite gives back naive datetimes; they were stored in UTC
-        at = at.replace(tzinfo=dt.UTC)
-    values["at"] = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    values["at"] = as_utc(values["at"]).astimezone(dt.UTC).isoformat(timespec="microseconds")
     return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -31,7 +31,7 @@ from yibao.admin import audit, totp
 from yibao.admin.register import lookup_employer, lookup_person
 from yibao.admin.roles import ROLES, STAFF_ROLES, authorize
 from yibao.admin.uow import Actor
-from yibao.db.base import utcnow
+from yibao.db.base import as_utc, utcnow
 from yibao.db.models.auth import ApiToken, LoginAttempt, UserAccount, WebSession
 from yibao.db.models.register import Region
 from yibao.errors import InputError, NotSignedIn, TooManyAttempts, YibaoError
@@ -80,10 +80,6 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they were stored as UTC
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _username(value: object) -> str:
@@ -295,9 +291,9 @@ def session_user(
         return None
     now = now or utcnow()
     row = session.get(WebSession, _digest(sid))
-    if row is None or row.ended_at is not None or _aware(row.expires_at) <= now:
+    if row is None or row.ended_at is not None or as_utc(row.expires_at) <= now:
         return None
-    seen = _aware(row.last_seen_at or row.created_at)
+    seen = as_utc(row.last_seen_at or row.created_at)
     if now - seen > dt.timedelta(minutes=IDLE_MINUTES):
         row.ended_at = now
         return None
@@ -355,7 +351,7 @@ def token_user(session: Session, token: str | None, now: dt.datetime | None = No
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at is not None and _aware(row.expires_at) <= (now or utcnow()):
+    if row.expires_at is not None and as_utc(row.expires_at) <= (now or utcnow()):
         return None
     user = session.get(UserAccount, row.user_id)
     return user if user is not None and user.active else None

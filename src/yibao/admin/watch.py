@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.admin import audit
 from yibao.admin.uow import Actor
-from yibao.db.base import utcnow
+from yibao.db.base import as_utc, utcnow
 from yibao.db.models.audit import AuditEvent, SecurityAlert
 from yibao.errors import InputError
 
@@ -54,8 +54,7 @@ class WatchReport:
 
 
 def _hour(t: dt.datetime) -> dt.datetime:
-    t = t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return as_utc(t).astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def watch(

@@ -20,6 +20,7 @@ __all__ = [
     "Fen",
     "RegionCode",
     "add_months",
+    "as_utc",
     "month_index",
     "month_of",
     "parse_month",
@@ -51,6 +52,12 @@ RegionCode = Annotated[str, mapped_column(String(6))]
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC datetime: SQLite gives timezone-aware columns back naive, and
+    they were stored in UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def ym(year: int, month: int) -> int:
