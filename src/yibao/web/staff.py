@@ -56,10 +56,6 @@ def _lang(request: Request) -> str:
     return lang_of(request.query_params.get("lang"))
 
 
-def _regions(s: Session, actor: Actor) -> list[dict[str, str]]:
-    return register.regions_of(s, actor)
-
-
 def _yuan(fen: int | None) -> str:
     return "" if fen is None else fen_to_yuan_str(int(fen))
 
@@ -84,7 +80,7 @@ def desk(request: Request, p: Principal, q: str = "", notice: str = "") -> Respo
         found = register.find_persons(s, p.actor, q, limit=50) if q.strip() else None
         return {
             "found": [v.as_dict() for v in found] if found is not None else None,
-            "my_regions": _regions(s, p.actor),
+            "my_regions": register.regions_of(s, p.actor),
         }
 
     return render(request, "staff_desk.html", lang, **call(request, step), q=q, notice=notice)
@@ -147,7 +143,7 @@ def _person_page(
             {**c, "total": c["setlinfo"]["medfee_sumamt"], "fund": c["setlinfo"]["fund_pay_sumamt"]}
             for c in claims.claims_of(s, actor, person_id, 100)
         ],
-        "my_regions": _regions(s, actor),
+        "my_regions": register.regions_of(s, actor),
         "today": as_of.isoformat(),
     }
 
@@ -375,7 +371,7 @@ def pay(
 @view("arrears.read")
 def arrears_page(request: Request, p: Principal, region: str = "", offset: Offset = 0) -> Response:
     def step(s: Session) -> dict[str, Any]:
-        mine = _regions(s, p.actor)
+        mine = register.regions_of(s, p.actor)
         code = register.resolve_region(s, region).code if region else (mine[0]["code"] if mine else "")
         kind, pid = ("employer", p.actor.employer_id) if p.actor.role == "employer" else (None, None)
         rows = (
@@ -617,7 +613,7 @@ def _forget_user(s: Session, username: str) -> None:
 @view("user.manage")
 def users_page(request: Request, p: Principal, notice: str = "") -> Response:
     def step(s: Session) -> dict[str, Any]:
-        return {"accounts": users.list_users(s, p.actor), "my_regions": _regions(s, p.actor)}
+        return {"accounts": users.list_users(s, p.actor), "my_regions": register.regions_of(s, p.actor)}
 
     return render(
         request,
