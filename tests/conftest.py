@@ -4,6 +4,8 @@ page that fails the test on any script error."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,13 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from browser_support import CHROMIUM
+from yibao.db.crypto import create_keyring
+
+# Personal fields are stored encrypted (yibao.db.crypto): the test session, and every `yibao` it
+# starts, shares one keyring in a temporary folder.
+if "YIBAO_KEY_FILE" not in os.environ:
+    os.environ["YIBAO_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="yibao-keys-")) / "test.keys")
+    create_keyring()
 
 
 @pytest.fixture(scope="module")

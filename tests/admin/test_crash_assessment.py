@@ -35,6 +35,7 @@ from test_crash_support import child_url, new_tag, spawn, wait_sessions_gone
 from yibao.admin import accounts
 from yibao.admin.assessment import run_assessment
 from yibao.admin.uow import run
+from yibao.db.crypto import blind_index
 from yibao.db.models.contribution import ContributionMonth, WageDeclaration
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.ledger import LedgerAccount, LedgerEntry, LedgerTransfer
@@ -91,7 +92,8 @@ def _register(engine: Engine) -> dict[int, int]:
                                      for j in range(UNITS)])
         emp_ids = list(s.scalars(select(Employer.id).order_by(Employer.id)))
         s.execute(insert(Person), [
-            {"id_kind": "resident", "id_number": f"C{i:017d}", "name": f"职工{i}", "sex": "male",
+            {"id_kind": "resident", "id_number": f"C{i:017d}", "id_number_bidx": blind_index(f"C{i:017d}"),
+             "name": f"职工{i}", "name_bidx": blind_index(f"职工{i}"), "sex": "male",
              "birth_date": dt.date(1950, 1, 1) if kinds[i] == RETIREE else dt.date(1985, 1, 1)}
             for i in range(N)])
         pid = {n: i for i, n in s.execute(select(Person.id, Person.id_number))}

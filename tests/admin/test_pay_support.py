@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from yibao.admin import ledger
 from yibao.admin.ledger import credit, debit
 from yibao.db.base import add_months
+from yibao.db.crypto import blind_index
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, FamilyLink, Person, Region
@@ -32,7 +33,7 @@ USCC = {"110000": "91110000MA01ABCD52", "310000": "91310000MA1FL0007C"}  # valid
 def person(s: Session, birth: dt.date, sex: str = "male", name: str = "张三") -> Person:
     while True:  # 500 sequence numbers per birth date and sex: skip one already in this database
         number = synthetic_resident_id(random.Random(next(_seq)), birth, sex)
-        if s.scalar(select(Person.id).where(Person.id_number == number)) is None:
+        if s.scalar(select(Person.id).where(Person.id_number_bidx == blind_index(number))) is None:
             break
     p = Person(id_kind="resident", id_number=number, name=name, sex=sex, birth_date=birth)
     s.add(p)

@@ -77,7 +77,7 @@ def test_legacy_15_digit_duplicate_and_key_replay(engine: Engine, db: str) -> No
 
 def test_find_is_masked_and_unmask_needs_a_purpose_that_is_audited(engine: Engine, db: str) -> None:
     yb(db, "person", "add", "--id", FULL, "--name", "王芳")
-    res = yb(db, "person", "find", "王")
+    res = yb(db, "person", "find", "王芳")
     assert res.exit_code == 0 and MASKED in res.output and FULL not in res.output and "王芳" not in res.output
     res = yb(db, "person", "find", "110105491231002", "--unmask")
     assert res.exit_code == 2 and "purpose" in res.output and FULL not in res.output

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from yibao.admin import ledger
 from yibao.admin.ledger import credit, debit
 from yibao.db.base import add_months, month_index
+from yibao.db.crypto import blind_index
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.ledger import LedgerEntry, LedgerTransfer
@@ -61,7 +62,7 @@ def person(s: Session, sex: Literal["male", "female"] = "female", birth: dt.date
            name: str = "王芳") -> Person:
     while True:
         number = synthetic_resident_id(_rng, birth, sex, "110101")
-        if s.scalar(select(Person.id).where(Person.id_number == number)) is None:
+        if s.scalar(select(Person.id).where(Person.id_number_bidx == blind_index(number))) is None:
             break
     p = Person(id_kind="resident", id_number=number, name=name, sex=sex, birth_date=birth,
                hukou_region="110000")

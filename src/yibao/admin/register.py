@@ -34,6 +34,7 @@ from yibao.admin import audit
 from yibao.admin.policies import registry_of
 from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import month_of
+from yibao.db.crypto import blind_index
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, EmploymentSpell, FamilyLink, Person, Region
 from yibao.errors import Forbidden, InputError, YibaoError
@@ -299,7 +300,7 @@ def register_person(session: Session, actor: Actor, id_number: str, name: str, s
         hukou = _division(session, hukou_region, "hukou_region")
         residence = _division(session, residence_region, "residence_region")
         clean_phone = _phone(phone)
-        existing = session.scalar(select(Person.id).where(Person.id_number == pid.number))
+        existing = session.scalar(select(Person.id).where(Person.id_number_bidx == blind_index(pid.number)))
         if existing is not None:
             raise AlreadyRegistered("person", existing, mask_id(pid.number))
         person = Person(id_kind=pid.kind, id_number=pid.number, name=clean_name, sex=chosen_sex,
@@ -330,7 +331,7 @@ def lookup_person(session: Session, ref: object, field: str = "person") -> Perso
             raise InputError(field, ref, "没有此登记号的人员", "no person has this register number")
         return person
     number = parse_person_id(text, field).number
-    found = session.scalar(select(Person).where(Person.id_number == number))
+    found = session.scalar(select(Person).where(Person.id_number_bidx == blind_index(number)))
     if found is None:
         raise InputError(field, mask_id(number), "没有以此证件号码登记的人员；请先登记（yibao person add）",
                          "no person is registered with this ID number; register first (yibao person add)")
@@ -379,8 +380,9 @@ def check_person_visible(session: Session, actor: Actor, person_id: int) -> None
 
 def find_persons(session: Session, actor: Actor, query: str, region: str | None = None, limit: int = 20,
                  offset: int = 0, *, unmasked: bool = False, purpose: str | None = None) -> list[PersonView]:
-    """Persons by ID number (exact, any accepted form) or by name (exact matches first, then
-    names starting with ``query``), optionally only those enrolled (ever) in ``region``.
+    """Persons by ID number (exact, any accepted form) or by full name (exact: names are stored
+    encrypted and found through their blind index, so a prefix cannot be searched), optionally only
+    those enrolled (ever) in ``region``.
 
     Results are masked; ``unmasked=True`` needs a ``purpose`` and writes one audit row per person
     shown. A masked search writes one audit row for the search.
@@ -393,11 +395,10 @@ def find_persons(session: Session, actor: Actor, query: str, region: str | None 
         raise InputError("limit", limit, "limit 应在 1–500，offset ≥ 0", "limit must be 1-500 and offset ≥ 0")
     stmt = select(Person)
     if _is_id_like(q):
-        stmt = stmt.where(Person.id_number == parse_person_id(q, "query").number)
+        stmt = stmt.where(Person.id_number_bidx == blind_index(parse_person_id(q, "query").number))
         shown = mask_text(q)
     else:
-        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Person.name.like(pattern, escape="\\"))
+        stmt = stmt.where(Person.name_bidx == blind_index(q))
         shown = mask_name(q)
     if region is not None:
         code = resolve_region(session, region).code
@@ -405,7 +406,7 @@ def find_persons(session: Session, actor: Actor, query: str, region: str | None 
     scope = visible_persons(actor)
     if scope is not None:
         stmt = stmt.where(scope)
-    rows = list(session.scalars(stmt.order_by(Person.name != q, Person.id).limit(limit).offset(offset)))
+    rows = list(session.scalars(stmt.order_by(Person.id).limit(limit).offset(offset)))
     if unmasked:
         for p in rows:
             audit.record(session, reader, "person.read", "person", p.id, _PERSON_FIELDS)

@@ -57,6 +57,7 @@ from yibao.admin.declarations import (
 )
 from yibao.admin.uow import Actor
 from yibao.db.base import month_of, parse_month, utcnow
+from yibao.db.crypto import blind_index
 from yibao.db.models.contribution import WageDeclaration
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, Person
@@ -324,7 +325,8 @@ class _Importer:
         ids = validate_ids([r.id_text for r in rows])
         numbers = {n for n in ids.normalised if n is not None}
         persons = {number: _Person(pid, number, name) for pid, number, name in self.s.execute(
-            select(Person.id, Person.id_number, Person.name).where(Person.id_number.in_(numbers)))}
+            select(Person.id, Person.id_number, Person.name)
+            .where(Person.id_number_bidx.in_([blind_index(n) for n in numbers])))}
         pids = [p.id for p in persons.values()]
         e = Enrollment
         self.spells = {}

@@ -42,8 +42,9 @@ from yibao.admin.assessment import Bulk, due_date, run_assessment
 from yibao.admin.declarations import first_day, region_policy, wage_in_force
 from yibao.admin.ledger import credit, debit
 from yibao.admin.uow import run
-from yibao.bench.pg import bench_urls, copy_lines, recreate
+from yibao.bench.pg import PERSON_COLUMNS, bench_urls, copy_lines, person_line, recreate
 from yibao.db.base import Base
+from yibao.db.crypto import keyring
 from yibao.db.engine import make_engine
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
@@ -90,6 +91,7 @@ def _usccs(n: int) -> list[str]:
 
 def _load(engine: Engine, n_employees: int, n_employers: int, seed: int) -> None:
     Base.metadata.create_all(engine)
+    keyring(create=True)  # a throwaway database: a keyring is made if none is configured
     with Session(engine) as s, s.begin():
         s.add(Region(code=REGION, policy="beijing", name_zh="北京", name_en="Beijing"))
     now = dt.datetime.now(dt.UTC).isoformat()
@@ -97,9 +99,8 @@ def _load(engine: Engine, n_employees: int, n_employers: int, seed: int) -> None
                                "created_at"],
           (f"{i + 1}\t{code}\t单位{i + 1}\t{REGION}\tsum_of_individual_bases\tf\tactive\t{now}\n"
            for i, code in enumerate(_usccs(n_employers))))
-    copy_lines(engine, "person", ["id", "id_kind", "id_number", "name", "sex", "birth_date", "hukou_region",
-                             "created_at"],
-          (f"{i + 1}\tresident\t{number}\t职工{i + 1}\t{'male' if int(number[16]) % 2 else 'female'}\t"
+    copy_lines(engine, "person", [*PERSON_COLUMNS, "sex", "birth_date", "hukou_region", "created_at"],
+          (f"{person_line(i + 1, number, f'职工{i + 1}')}\t{'male' if int(number[16]) % 2 else 'female'}\t"
            f"{number[6:10]}-{number[10:12]}-{number[12:14]}\t{REGION}\t{now}\n"
            for i, number in enumerate(_person_ids(n_employees))))
     rng = np.random.default_rng(seed)

@@ -61,8 +61,9 @@ from yibao.admin.audit import record
 from yibao.admin.claims import ClaimInput, policy_for
 from yibao.admin.continuity import MonthRow, Span, assess
 from yibao.admin.uow import SYSTEM, run
-from yibao.bench.pg import bench_urls, copy_lines, recreate
+from yibao.bench.pg import PERSON_COLUMNS, bench_urls, copy_lines, person_line, recreate
 from yibao.db.base import Base, add_months, month_of
+from yibao.db.crypto import keyring
 from yibao.db.engine import make_engine
 from yibao.db.models.claims import Claim
 from yibao.db.models.contribution import ContributionMonth
@@ -109,13 +110,14 @@ def _due(month: int) -> dt.date:
 def load(engine: Engine, n_persons: int, seed: int = 20240315) -> None:
     """The synthetic register of the module docstring, loaded with COPY."""
     Base.metadata.create_all(engine)
+    keyring(create=True)  # a throwaway database: a keyring is made if none is configured
     with Session(engine) as s, s.begin():
         s.add(Region(code=REGION, policy="beijing", name_zh="北京", name_en="Beijing"))
     rng = np.random.default_rng(seed)
     now = dt.datetime.now(dt.UTC).isoformat()
     ids = range(1, n_persons + 1)
-    copy_lines(engine, "person", ["id", "id_kind", "id_number", "name", "sex", "birth_date", "created_at"],
-          (f"{i}\tresident\t{_person_id(i)}\t测试{i}\t{'male' if i % 2 else 'female'}\t"
+    copy_lines(engine, "person", [*PERSON_COLUMNS, "sex", "birth_date", "created_at"],
+          (f"{person_line(i, _person_id(i), f'测试{i}')}\t{'male' if i % 2 else 'female'}\t"
            f"{dt.date(1960, 1, 1) + dt.timedelta(days=i % 16000)}\t{now}\n" for i in ids))
     copy_lines(engine, "enrollment", ["id", "person_id", "region_code", "scheme", "category", "start_month",
                                  "status", "flexible_option", "pension_fen", "was_flexible", "created_at"],

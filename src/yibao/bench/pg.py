@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from yibao.db.crypto import blind_index, seal
 from yibao.errors import InputError
 
-__all__ = ["bench_urls", "copy_lines", "recreate"]
+__all__ = ["PERSON_COLUMNS", "bench_urls", "copy_lines", "person_line", "recreate"]
 
 
 def bench_urls(url: str, database: str) -> tuple[str, str]:
@@ -34,6 +35,16 @@ def recreate(admin_url: str, database: str, drop_only: bool = False) -> None:
                 c.execute(text(f'CREATE DATABASE "{database}"'))
     finally:
         admin.dispose()
+
+
+PERSON_COLUMNS = ["id", "id_kind", "id_number", "id_number_bidx", "name", "name_bidx"]
+
+
+def person_line(pid: int, number: str, name: str) -> str:
+    """The first columns (:data:`PERSON_COLUMNS`) of a person's COPY line, the ID number and name
+    encrypted and indexed as :class:`yibao.db.models.register.Person` stores them."""
+    return (f"{pid}\tresident\t{seal(number, 'person.id_number')}\t{blind_index(number)}\t"
+            f"{seal(name, 'person.name')}\t{blind_index(name)}")
 
 
 def copy_lines(engine: Engine, table: str, columns: list[str], lines: Iterable[str]) -> None:

@@ -53,6 +53,9 @@ def _register() -> None:
     from yibao.cli.backup import backup_cmd, restore_cmd
 
     app.command("backup")(guard(backup_cmd))
+    from yibao.cli import keys as keys_cli
+
+    app.add_typer(keys_cli.app, name="keys")
     app.command("restore")(guard(restore_cmd))
     policy.app.command("demo")(demo.demo)
     from yibao.cli import admin_money  # yibao pay | accounts | statement | ledger

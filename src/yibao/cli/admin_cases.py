@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.admin import retirement, transfer
+from yibao.admin.register import lookup_person
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
 from yibao.cli.admin_common import guard as _guard
 from yibao.cli.common import PolicyFileOpt, parse_date, registry
-from yibao.db.models.register import Employer, Person
+from yibao.db.models.register import Employer
 from yibao.errors import InputError
-from yibao.ids import is_valid_uscc, mask_id, parse_person_id, parse_uscc
+from yibao.ids import is_valid_uscc, parse_uscc
 from yibao.money import fen_to_yuan_str, parse_yuan
 from yibao.policy.registry import Registry
 
@@ -51,15 +52,7 @@ def install(app: typer.Typer) -> None:
 
 # -- what the user typed ---------------------------------------------------------------------------
 def _person(s: Session, ref: str) -> int:
-    text = ref.strip()
-    if text.isdecimal() and len(text) < 15:
-        p = s.get(Person, int(text))
-    else:
-        p = s.scalar(select(Person).where(Person.id_number == parse_person_id(text, "person").number))
-    if p is None:
-        raise InputError("person", mask_id(text) if len(text) >= 15 else text, "查无此人（未登记）",
-                         "no such person in the register")
-    return p.id
+    return lookup_person(s, ref).id
 
 
 def _employer(s: Session, ref: str) -> int:

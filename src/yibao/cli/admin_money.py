@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.admin import accounts, ledger, payments
+from yibao.admin.register import lookup_person
 from yibao.admin.uow import run
 from yibao.cli.admin_common import DbOpt, JsonFlag, KeyOpt, actor, emit, open_db
 from yibao.cli.admin_common import guard as _guard
@@ -28,7 +29,7 @@ from yibao.db.models.contribution import ContributionMonth, Payment
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, Person, Region
 from yibao.errors import InputError
-from yibao.ids import is_valid_person_id, is_valid_uscc, mask_id, mask_name, parse_person_id, parse_uscc
+from yibao.ids import is_valid_person_id, is_valid_uscc, mask_id, mask_name, parse_uscc
 from yibao.money import fen_to_yuan_str, parse_yuan
 
 __all__ = ["accounts_app", "install", "ledger_app", "pay_app", "statement"]
@@ -54,15 +55,7 @@ def install(app: typer.Typer) -> None:
 
 # -- resolving what the user typed ------------------------------------------------------------
 def _person(s: Session, ref: str, field: str = "person") -> Person:
-    text = ref.strip()
-    if text.isdecimal() and len(text) < 15:
-        p = s.get(Person, int(text))
-    else:
-        p = s.scalar(select(Person).where(Person.id_number == parse_person_id(text, field).number))
-    if p is None:
-        raise InputError(field, mask_id(text) if len(text) >= 15 else text, "查无此人（未登记）",
-                         "no such person in the register")
-    return p
+    return lookup_person(s, ref, field)
 
 
 def _payer(s: Session, ref: str) -> tuple[str, int, str | None]:

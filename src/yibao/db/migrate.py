@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+from yibao.db.crypto import keyring
 from yibao.errors import YibaoError
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
@@ -39,7 +40,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             "数据库中已有表，但没有 yibao 的版本记录；请使用空数据库或由 yibao db upgrade 建立的数据库",
             "the database has tables but no yibao revision: use an empty database or one created by "
             "yibao db upgrade")
+    _ensure_keyring(engine)
     command.upgrade(alembic_config(engine), revision)
+
+
+def _ensure_keyring(engine: Engine) -> None:
+    """A new database gets a new keyring (yibao.db.crypto); one that holds people needs its own,
+    and a missing key file is an error rather than a fresh key that could not read them."""
+    has_people = "person" in inspect(engine).get_table_names() and bool(
+        _scalar(engine, "SELECT EXISTS (SELECT 1 FROM person)"))
+    keyring(create=not has_people)
+
+
+def _scalar(engine: Engine, sql: str) -> object:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(sql).scalar()
 
 
 def head_revision() -> str | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, Fen, RegionCode, utcnow
+from yibao.db.crypto import Encrypted
 
 
 class MedicalInstitution(Base):
@@ -75,7 +76,7 @@ class GatewayMessage(Base):
     msgid: Mapped[str] = mapped_column(String(30))
     infno: Mapped[str] = mapped_column(String(6))
     request_hash: Mapped[str] = mapped_column(String(64))
-    response: Mapped[str] = mapped_column(Text)  # JSON
+    response: Mapped[str] = mapped_column(Encrypted("gateway_message.response"))  # JSON; may name the person
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"))
     reversed_by: Mapped[int | None] = mapped_column(Integer)
     received_on: Mapped[dt.date] = mapped_column(Date)

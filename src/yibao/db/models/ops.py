@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, RegionCode, utcnow
+from yibao.db.crypto import Encrypted
 
 
 class IdempotencyKey(Base):
@@ -18,7 +19,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     command: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
-    response: Mapped[str] = mapped_column(Text)  # JSON
+    response: Mapped[str] = mapped_column(Encrypted("idempotency_key.response"))  # JSON; may name the person
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from yibao.db.base import Base, RegionCode, utcnow
+from yibao.db.crypto import Encrypted, blind_index
 
 
 class Region(Base):
@@ -24,20 +25,31 @@ class Region(Base):
 
 
 class Person(Base):
-    """A natural person, identified by a validated ID number (canonical form, see yibao.ids)."""
+    """A natural person, identified by a validated ID number (canonical form, see yibao.ids).
+
+    The ID number, name and phone are stored encrypted (:mod:`yibao.db.crypto`); look-ups by ID
+    number or name go through their blind indexes, which the validators below keep in step.
+    """
 
     __tablename__ = "person"
     id: Mapped[int] = mapped_column(primary_key=True)
     id_kind: Mapped[str] = mapped_column(String(32))
-    id_number: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)  # search by name (yibao person find)
+    id_number: Mapped[str] = mapped_column(Encrypted("person.id_number"))
+    id_number_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Encrypted("person.name"))
+    name_bidx: Mapped[str] = mapped_column(String(64), index=True)  # exact-name search (person find)
     sex: Mapped[str] = mapped_column(String(6))  # male | female
     birth_date: Mapped[dt.date] = mapped_column(Date)
     hukou_region: Mapped[str | None] = mapped_column(String(6))  # GB/T 2260 code of the hukou
     residence_region: Mapped[str | None] = mapped_column(String(6))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(Encrypted("person.phone"))
     death_date: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @validates("id_number", "name")
+    def _keep_index(self, key: str, value: str) -> str:
+        setattr(self, f"{key}_bidx", blind_index(value))
+        return value
 
 
 class Employer(Base):

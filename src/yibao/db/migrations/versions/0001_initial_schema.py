@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 15:45:17.661685
+Create Date: 2026-12-06 17:03:57.454540
 """
 
 from __future__ import annotations
@@ -72,20 +72,22 @@ def upgrade() -> None:
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('id_kind', sa.String(length=32), nullable=False),
-    sa.Column('id_number', sa.String(length=32), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('id_number', sa.Text(), nullable=False),
+    sa.Column('id_number_bidx', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('name_bidx', sa.String(length=64), nullable=False),
     sa.Column('sex', sa.String(length=6), nullable=False),
     sa.Column('birth_date', sa.Date(), nullable=False),
     sa.Column('hukou_region', sa.String(length=6), nullable=True),
     sa.Column('residence_region', sa.String(length=6), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
+    sa.Column('phone', sa.Text(), nullable=True),
     sa.Column('death_date', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person')),
-    sa.UniqueConstraint('id_number', name=op.f('uq_person_id_number'))
+    sa.UniqueConstraint('id_number_bidx', name=op.f('uq_person_id_number_bidx'))
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_person_name'), ['name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_person_name_bidx'), ['name_bidx'], unique=False)
 
     op.create_table('region',
     sa.Column('code', sa.String(length=6), nullable=False),
@@ -861,7 +863,7 @@ def downgrade() -> None:
     op.drop_table('security_alert')
     op.drop_table('region')
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_person_name'))
+        batch_op.drop_index(batch_op.f('ix_person_name_bidx'))
 
     op.drop_table('person')
     op.drop_table('medical_institution')
