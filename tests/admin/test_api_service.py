@@ -61,15 +61,17 @@ def token_for(engine: Engine, username: str) -> dict[str, str]:
 
 @pytest.fixture()
 def world(engine: Engine) -> Iterator[dict[str, Any]]:
-    """Two regions' operators, a Beijing auditor, an analyst, an admin, tokens for each."""
+    """Two regions' operators, a Beijing auditor (稽核), an analyst, an admin, a Beijing security
+    auditor (安全审计员, the audit log's only reader), tokens for each."""
     run(engine, lambda s: add_region(s, demo_region_text()))
     make_user(engine, "op.bj", "operator", regions=[BJ])
     make_user(engine, "op.sh", "operator", regions=[SH])
     make_user(engine, "audit.bj", "auditor", regions=[BJ])
     make_user(engine, "analyst", "analyst")
     make_user(engine, "root", "admin")
+    make_user(engine, "secaud.bj", "security_auditor", regions=[BJ])
     client = TestClient(create_app(engine))
-    tokens = {u: token_for(engine, u) for u in ("op.bj", "op.sh", "audit.bj", "analyst", "root")}
+    tokens = {u: token_for(engine, u) for u in ("op.bj", "op.sh", "audit.bj", "analyst", "root", "secaud.bj")}
     yield {"client": client, "engine": engine, **tokens}
 
 
@@ -206,9 +208,19 @@ def test_each_role_is_denied_what_it_may_not_do(world: dict[str, Any]) -> None:
         headers=world["audit.bj"],
     )
     assert r.status_code == 403 and r.json()["error"]["code"] == "Forbidden"
-    # the admin manages accounts, handles no case
+    # the three officers (三员): the admin manages accounts, handles no case, reads no audit log;
+    # the security auditor reads the audit log and no person; no business role reads the log
     assert c.get(f"/api/v1/persons/{pid}", headers=world["root"]).status_code == 403
-    assert c.get("/api/v1/audit", headers=world["root"]).status_code == 200
+    assert c.get("/api/v1/audit", headers=world["root"]).status_code == 403
+    assert c.get("/api/v1/audit", headers=world["secaud.bj"]).status_code == 200
+    assert c.get(f"/api/v1/persons/{pid}", headers=world["secaud.bj"]).status_code == 403
+    for business in ("op.bj", "audit.bj", "analyst"):
+        assert c.get("/api/v1/audit", headers=world[business]).status_code == 403, business
+    # the admin cannot make an officer (the security administrator's task), nor an admin
+    for role in ("admin", "security_admin", "security_auditor"):
+        r = c.post("/api/v1/users", json={"username": f"x{role}", "password": PASSWORD, "role": role},
+                   headers=world["root"])
+        assert r.status_code == 403 and "officer.manage" in r.json()["error"]["en"], role
     # an operator creates no account
     r = c.post(
         "/api/v1/users",
@@ -250,7 +262,7 @@ def test_region_scoping_holds_on_every_list_and_detail(world: dict[str, Any]) ->
     ]
     for path in denied:
         assert c.get(path, headers=sh).status_code == 403, path
-    assert c.get(path, headers=world["audit.bj"]).status_code == 200  # the Beijing auditor may
+    assert c.get(path, headers=world["secaud.bj"]).status_code == 200  # Beijing's security auditor may
     # lists leave the other region's rows out
     assert ok(c.get("/api/v1/persons", params={"q": "张三"}, headers=sh))["items"] == []
     assert ok(c.get("/api/v1/employers", headers=sh))["items"] == []
@@ -398,9 +410,8 @@ def test_unmasked_reads_need_a_purpose_and_are_audited(world: dict[str, Any]) ->
             )
         ).all()
     assert any(e.purpose == "稽核核查 2024-17" and "id_number" in (e.fields or "") for e in ev)
-    trail = ok(c.get("/api/v1/audit", params={"subject_type": "person", "subject_id": pid}, headers=h))[
-        "items"
-    ]
+    trail = ok(c.get("/api/v1/audit", params={"subject_type": "person", "subject_id": pid},
+                     headers=world["secaud.bj"]))["items"]
     assert {"person.read", "person.create"} <= {e["action"] for e in trail}
 
 

@@ -80,6 +80,9 @@ def world(engine: Any) -> Iterator[dict[str, Any]]:
         "insured": "zhang",
         "admin": "root",
         "provider": "his",
+        "reviewer": "rev.bj",
+        "security_admin": "secadm",
+        "security_auditor": "secaud",
     }
     make_user(engine, "aud.bj", "auditor", regions=[DEMO_REGION])
     make_user(engine, "ana", "analyst")
@@ -87,6 +90,9 @@ def world(engine: Any) -> Iterator[dict[str, Any]]:
     make_user(engine, "zhang", "insured", person=m["person"]["id"])
     make_user(engine, "root", "admin")
     make_user(engine, "his", "provider", regions=[DEMO_REGION])
+    make_user(engine, "rev.bj", "reviewer", regions=[DEMO_REGION])
+    make_user(engine, "secadm", "security_admin")
+    make_user(engine, "secaud", "security_auditor")
     yield {"app": app, "engine": engine, "accounts": accounts, "member": m}
 
 

@@ -40,13 +40,17 @@ def test_one_alert_per_account_and_hour_over_the_limit(engine: Engine) -> None:
     with Session(engine) as s:
         a = s.scalars(select(SecurityAlert)).one()
         assert (a.actor, a.count, a.limit_per_hour) == ("user:curious", 150, 100)
-    make_user(engine, "aud.a", "auditor", regions=["110000"])
+    make_user(engine, "secaud", "security_auditor")
+    make_user(engine, "secadm", "security_admin")
     c = TestClient(create_app(engine))
-    listed = c.get("/api/v1/security/alerts", headers=token_for(engine, "aud.a")).json()["items"]
+    listed = c.get("/api/v1/security/alerts", headers=token_for(engine, "secaud")).json()["items"]
     assert [x["actor"] for x in listed] == ["user:curious"]
-    done = c.post(f"/api/v1/security/alerts/{listed[0]['id']}/ack", headers=token_for(engine, "aud.a"))
-    assert done.status_code == 200 and done.json()["acknowledged_by"] == "user:aud.a"
-    assert c.get("/api/v1/security/alerts", headers=token_for(engine, "aud.a")).json()["items"] == []
+    # the security auditor reads; handling the alert is the security administrator's (三员)
+    refused = c.post(f"/api/v1/security/alerts/{listed[0]['id']}/ack", headers=token_for(engine, "secaud"))
+    assert refused.status_code == 403
+    done = c.post(f"/api/v1/security/alerts/{listed[0]['id']}/ack", headers=token_for(engine, "secadm"))
+    assert done.status_code == 200 and done.json()["acknowledged_by"] == "user:secadm"
+    assert c.get("/api/v1/security/alerts", headers=token_for(engine, "secaud")).json()["items"] == []
     make_user(engine, "op.x", "operator", regions=["110000"])
     assert c.get("/api/v1/security/alerts", headers=token_for(engine, "op.x")).status_code == 403
 

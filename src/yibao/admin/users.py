@@ -29,12 +29,12 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from yibao.admin import audit, totp
 from yibao.admin.register import lookup_employer, lookup_person
-from yibao.admin.roles import ROLES, STAFF_ROLES, authorize
+from yibao.admin.roles import OFFICER_ROLES, ROLES, STAFF_ROLES, allowed, authorize
 from yibao.admin.uow import Actor
 from yibao.db.base import as_utc, utcnow
 from yibao.db.models.auth import ApiToken, LoginAttempt, UserAccount, WebSession
 from yibao.db.models.register import Region
-from yibao.errors import InputError, NotSignedIn, TooManyAttempts, YibaoError
+from yibao.errors import Forbidden, InputError, NotSignedIn, TooManyAttempts, YibaoError
 
 __all__ = [
     "IDLE_MINUTES",
@@ -68,7 +68,7 @@ MAX_FAILURES_PER_CLIENT = 20
 WINDOW = dt.timedelta(minutes=15)
 SESSION_HOURS = 8
 #: Roles that sign in with a one-time code as well (yibao.admin.totp).
-TOTP_ROLES: frozenset[str] = frozenset({"admin", "auditor"})
+TOTP_ROLES: frozenset[str] = frozenset({"admin", "security_admin", "security_auditor", "auditor", "reviewer"})
 #: A browser session idle this long ends (等保 2.0 level 3 asks for a session timeout; the value
 #: is ours). Activity is seen at most every ``api.security.CACHE_SECONDS``.
 IDLE_MINUTES = 30
@@ -119,6 +119,31 @@ def _regions(session: Session, value: object) -> str | None:
     return ",".join(dict.fromkeys(codes))
 
 
+def _check_manager(actor: Actor) -> None:
+    """``actor`` manages some accounts (either administrator), else Forbidden."""
+    authorize(actor, "account.manage")
+
+
+def _may_manage(actor: Actor, role: str) -> None:
+    """The three officers' accounts are the security administrator's, every other account the
+    system administrator's (三员分立, :mod:`yibao.admin.roles`)."""
+    authorize(actor, "officer.manage" if role in OFFICER_ROLES else "user.manage")
+
+
+def _managed_user(session: Session, actor: Actor, username: str) -> UserAccount:
+    """The account ``username``, if ``actor`` may manage it; nobody manages their own account
+    (an officer cannot give themself a token, a new one-time-code secret or another state)."""
+    _check_manager(actor)
+    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
+    if user is None:
+        raise InputError("username", username, "没有此用户", "no such user")
+    _may_manage(actor, user.role)
+    if actor.user == f"user:{user.username}":
+        raise Forbidden("不能管理自己的账号（须由另一名管理员办理）",
+                        "you may not manage your own account (another administrator must)")
+    return user
+
+
 def create_user(
     session: Session,
     actor: Actor,
@@ -131,12 +156,14 @@ def create_user(
     employer: object = None,
     display_name: str | None = None,
 ) -> UserAccount:
-    """Create an account (admin only). Operators and auditors name their regions; an insured
-    person's account names their register entry, an employer clerk's their unit."""
-    authorize(actor, "user.manage")
-    name = _username(username)
+    """Create an account (an officer's by the security administrator, any other by the system
+    administrator). Staff name their regions; an insured person's account names their register
+    entry, an employer clerk's their unit."""
+    _check_manager(actor)
     if role not in ROLES:
         raise InputError("role", role, f"可选：{', '.join(ROLES)}", f"accepted: {', '.join(ROLES)}")
+    _may_manage(actor, role)
+    name = _username(username)
     _check_password(password, name)
     codes = _regions(session, regions)
     if role in STAFF_ROLES and codes is None:
@@ -317,11 +344,9 @@ def issue_token(
     days: int | None = 365,
     now: dt.datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """A bearer token for ``username`` (admin only); the secret is returned once, never stored."""
-    authorize(actor, "user.manage")
-    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
-    if user is None:
-        raise InputError("username", username, "没有此用户", "no such user")
+    """A bearer token for ``username`` (by whoever manages the account); the secret is returned
+    once, never stored."""
+    user = _managed_user(session, actor, username)
     label = str(name or "").strip()
     if not (1 <= len(label) <= 64):
         raise InputError(
@@ -358,8 +383,9 @@ def token_user(session: Session, token: str | None, now: dt.datetime | None = No
 
 
 def revoke_token(session: Session, actor: Actor, token_id: int, now: dt.datetime | None = None) -> str:
-    """Revoke a token; returns its digest (the service drops it from its cache)."""
-    authorize(actor, "user.manage")
+    """Revoke a token; returns its digest (the service drops it from its cache). Anyone who
+    manages accounts may revoke any token: stopping a leaked credential must never wait."""
+    _check_manager(actor)
     row = session.get(ApiToken, token_id)
     if row is None:
         raise InputError("token_id", token_id, "没有此令牌", "no such token")
@@ -369,8 +395,10 @@ def revoke_token(session: Session, actor: Actor, token_id: int, now: dt.datetime
 
 
 def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Every account with its live tokens (admin only); no hash, no secret."""
-    authorize(actor, "user.manage")
+    """The accounts ``actor`` manages (the officers' for the security administrator, the others'
+    for the system administrator), with their tokens; no hash, no secret."""
+    _check_manager(actor)
+    officers = allowed(actor, "officer.manage")
     tokens: dict[int, list[dict[str, Any]]] = {}
     for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
         tokens.setdefault(t.user_id, []).append(
@@ -395,17 +423,13 @@ def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
             "tokens": tokens.get(u.id, []),
         }
         for u in session.scalars(select(UserAccount).order_by(UserAccount.id))
+        if (u.role in OFFICER_ROLES) == officers
     ]
 
 
 def set_active(session: Session, actor: Actor, username: str, active: bool) -> UserAccount:
-    """Disable (or enable again) an account (admin only); an admin cannot disable themself."""
-    authorize(actor, "user.manage")
-    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
-    if user is None:
-        raise InputError("username", username, "没有此用户", "no such user")
-    if not active and actor.user == f"user:{user.username}":
-        raise InputError("username", username, "不能停用自己的账号", "you cannot disable your own account")
+    """Disable (or enable again) an account, by whoever manages it; never one's own."""
+    user = _managed_user(session, actor, username)
     user.active = bool(active)
     audit.record(session, actor, "user.enable" if active else "user.disable", "user", user.id, ("active",))
     return user
@@ -424,12 +448,9 @@ def credential_digests(session: Session, username: str) -> list[str]:
 
 
 def enroll_totp(session: Session, actor: Actor, username: str) -> tuple[str, str]:
-    """Give an account a new one-time-code secret (admin only): ``(secret, otpauth URI)``, shown
-    once; the previous secret stops working."""
-    authorize(actor, "user.manage")
-    user = session.scalar(select(UserAccount).where(UserAccount.username == str(username).strip()))
-    if user is None:
-        raise InputError("username", username, "没有此用户", "no such user")
+    """Give an account a new one-time-code secret (by whoever manages it): ``(secret, otpauth
+    URI)``, shown once; the previous secret stops working."""
+    user = _managed_user(session, actor, username)
     secret = totp.new_secret()
     user.totp_secret, user.totp_last_step = secret, None
     audit.record(session, actor, "user.totp", "user", user.id, ("totp_secret",))

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit
+from yibao.admin.roles import authorize
 from yibao.admin.uow import Actor
 from yibao.db.base import as_utc, utcnow
 from yibao.db.models.audit import AuditEvent, SecurityAlert
@@ -124,6 +125,7 @@ def alerts(
     session: Session, actor: Actor, open_only: bool = True, limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
     """The alerts, newest first (reading them is audited)."""
+    authorize(actor, "security.read")
     q = select(SecurityAlert)
     if open_only:
         q = q.where(SecurityAlert.acknowledged_at.is_(None))
@@ -136,6 +138,7 @@ def alerts(
 
 def acknowledge(session: Session, actor: Actor, alert_id: int) -> dict[str, Any]:
     """Mark an alert as looked at, by whom and when; an alert about oneself cannot be acknowledged."""
+    authorize(actor, "security.manage")
     a = session.get(SecurityAlert, alert_id)
     if a is None:
         raise InputError("alert_id", alert_id, "没有此告警", "no such alert")

@@ -61,7 +61,10 @@ def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
         ("demo.operator", "operator", {"regions": [DEMO_REGION], "display_name": "示范经办员"}),
         ("demo.auditor", "auditor", {"regions": [DEMO_REGION], "display_name": "示范稽核员"}),
         ("demo.analyst", "analyst", {"display_name": "示范分析员"}),
-        ("demo.admin", "admin", {"display_name": "示范管理员"}),
+        ("demo.reviewer", "reviewer", {"regions": [DEMO_REGION], "display_name": "示范复核员"}),
+        ("demo.admin", "admin", {"display_name": "示范系统管理员"}),
+        ("demo.secadmin", "security_admin", {"display_name": "示范安全管理员"}),
+        ("demo.secaudit", "security_auditor", {"display_name": "示范安全审计员"}),
     ]
     if people["employer"] is not None:
         specs.append(
@@ -75,7 +78,7 @@ def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
         totp_secrets = {}
         for (name, role, kw), (_, _, password) in zip(specs, out, strict=True):
             users.create_user(s, SYSTEM, name, password, role, **kw)
-            if role in users.TOTP_ROLES:  # admins and auditors sign in with a one-time code as well
+            if role in users.TOTP_ROLES:  # officers, auditors and reviewers sign in with a one-time code as well
                 totp_secrets[name] = users.enroll_totp(s, SYSTEM, name)[0]
         return totp_secrets
 

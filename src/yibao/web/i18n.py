@@ -75,6 +75,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "arrears": ("欠费", "Arrears"),
     "employer_view": ("单位", "Employer"),
     "audit_trail": ("审计记录", "Audit trail"),
+    "approvals": ("复核", "Approvals"),
     "my_records": ("我的医保", "My insurance"),
     "denied": ("无权访问或无法办理", "Not allowed, or could not be done"),
     "find_person": ("查找人员（证件号码或姓名）", "Find a person (ID number or name)"),

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from yibao.admin.roles import PERMISSIONS
 from yibao.api.deps import get_registry
 from yibao.api.routers.calc import COLUMN_NAMES
 from yibao.api.security import SESSION_COOKIE, principal
@@ -77,6 +78,8 @@ def render(request: Request, name: str, lang: str, status: int | None = None, **
             "regions": regions,
             "query": dict(request.query_params),
             "who": who,
+            # the navigation shows what the signed-in role may open (yibao.admin.roles)
+            "may": lambda perm: who is not None and who.actor.role in PERMISSIONS[perm],
             **ctx,
         },
         status_code=status or (422 if ctx.get("error") else 200),

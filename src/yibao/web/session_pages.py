@@ -34,6 +34,9 @@ def home_for(role: str) -> str:
         "insured": "/me",
         "employer": "/staff/employer",
         "admin": "/staff/users",
+        "security_admin": "/staff/users",
+        "security_auditor": "/staff/audit",
+        "reviewer": "/staff/approvals",
         "analyst": "/compare",
     }.get(role, "/staff")
 

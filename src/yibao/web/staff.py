@@ -610,7 +610,7 @@ def _forget_user(s: Session, username: str) -> None:
 
 
 @router.get("/staff/users", response_class=HTMLResponse)
-@view("user.manage")
+@view("account.manage")
 def users_page(request: Request, p: Principal, notice: str = "") -> Response:
     def step(s: Session) -> dict[str, Any]:
         return {"accounts": users.list_users(s, p.actor), "my_regions": register.regions_of(s, p.actor)}
@@ -627,7 +627,7 @@ def users_page(request: Request, p: Principal, notice: str = "") -> Response:
 
 
 @router.post("/staff/users", response_class=HTMLResponse)
-@view("user.manage")
+@view("account.manage")
 def user_create(
     request: Request,
     p: Principal,
@@ -658,7 +658,7 @@ def user_create(
 
 
 @router.post("/staff/users/{username}/token", response_class=HTMLResponse)
-@view("user.manage")
+@view("account.manage")
 def user_token(
     request: Request, p: Principal, username: str, name: Text = "", days: Text = "365", csrf_token: CSRF = ""
 ) -> Response:
@@ -681,14 +681,14 @@ def user_token(
 
 
 @router.post("/staff/tokens/{token_id}/revoke", response_class=HTMLResponse)
-@view("user.manage")
+@view("account.manage")
 def token_revoke(request: Request, p: Principal, token_id: PathId, csrf_token: CSRF = "") -> Response:
     forget(call(request, lambda s: users.revoke_token(s, p.actor, token_id)))
     return _back("/staff/users?notice=revoked", request)
 
 
 @router.post("/staff/users/{username}/active", response_class=HTMLResponse)
-@view("user.manage")
+@view("account.manage")
 def user_active(
     request: Request, p: Principal, username: str, active: Text = "0", csrf_token: CSRF = ""
 ) -> Response:

@@ -51,7 +51,7 @@ def trail(
 @router.get("/security/alerts", summary="安全告警（批量查询等）/ security alerts (bulk reads)")
 def alerts(
     request: Request,
-    actor: Annotated[Actor, Depends(require("audit.read"))],
+    actor: Annotated[Actor, Depends(require("security.read"))],
     limit: Limit = 100,
     offset: Offset = 0,
     open_only: bool = True,
@@ -64,6 +64,6 @@ def alerts(
 
 @router.post("/security/alerts/{alert_id}/ack", summary="确认告警 / acknowledge an alert")
 def acknowledge(
-    alert_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("audit.read"))]
+    alert_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("security.manage"))]
 ) -> dict[str, Any]:
     return call(request, lambda s: watch.acknowledge(s, actor, alert_id))

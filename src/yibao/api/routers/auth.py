@@ -115,7 +115,7 @@ class UserOut(BaseModel):
     responses=AUTH_RESPONSES,
 )
 def create_user(
-    body: UserIn, request: Request, actor: Annotated[Actor, Depends(require("user.manage"))]
+    body: UserIn, request: Request, actor: Annotated[Actor, Depends(require("account.manage"))]
 ) -> UserOut:
     def step(s: Session) -> UserOut:
         u = users.create_user(
@@ -163,7 +163,7 @@ class TokenOut(BaseModel):
     responses=AUTH_RESPONSES,
 )
 def issue_token(
-    body: TokenIn, request: Request, actor: Annotated[Actor, Depends(require("user.manage"))]
+    body: TokenIn, request: Request, actor: Annotated[Actor, Depends(require("account.manage"))]
 ) -> TokenOut:
     row, secret = run(
         get_engine(request), lambda s: users.issue_token(s, actor, body.username, body.name, body.days)
@@ -180,7 +180,7 @@ def issue_token(
     responses={**AUTH_RESPONSES, 422: {"description": "无此令牌 / no such token"}},
 )
 def revoke_token(
-    token_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("user.manage"))]
+    token_id: PathId, request: Request, actor: Annotated[Actor, Depends(require("account.manage"))]
 ) -> None:
     forget(run(get_engine(request), lambda s: users.revoke_token(s, actor, token_id)))
 
@@ -199,7 +199,7 @@ class TotpOut(BaseModel):
 def enroll_totp(
     username: Annotated[str, Path(max_length=64)],
     request: Request,
-    actor: Annotated[Actor, Depends(require("user.manage"))],
+    actor: Annotated[Actor, Depends(require("account.manage"))],
 ) -> TotpOut:
     secret, uri = run(get_engine(request), lambda s: users.enroll_totp(s, actor, username))
     return TotpOut(username=username, secret=secret, uri=uri)

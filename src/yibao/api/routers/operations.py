@@ -421,7 +421,7 @@ def credit_retirees(
 @router.get("/ledger/trial-balance", summary="试算平衡 / trial balance")
 def trial_balance(
     request: Request,
-    actor: Annotated[Actor, Depends(require("audit.read"))],
+    actor: Annotated[Actor, Depends(require("ledger.read"))],
     region: Region,
     as_of: dt.date,
 ) -> dict[str, Any]:
@@ -440,7 +440,7 @@ def trial_balance(
 
 @router.get("/ledger/verify", summary="账本校验 / verify the ledger")
 def verify(
-    request: Request, actor: Annotated[Actor, Depends(require("audit.read"))], region: Region
+    request: Request, actor: Annotated[Actor, Depends(require("ledger.read"))], region: Region
 ) -> dict[str, Any]:
     def step(s: Session) -> dict[str, Any]:
         report = accounts.verify_ledger(s, _code(s, actor, region))
