@@ -163,7 +163,7 @@ def test_money_operations_and_the_ledger(world: dict[str, Any]) -> None:  # noqa
         for x in ok(c.get("/api/v1/arrears", params={"region": BJ}, headers=h))["items"]
         if x["month"] == 202403
     ]
-    done = ok(
+    asked = ok(
         c.post(
             "/api/v1/write-offs",
             json={
@@ -173,9 +173,15 @@ def test_money_operations_and_the_ledger(world: dict[str, Any]) -> None:  # noqa
                 "on_date": "2024-12-31",
             },
             headers=h,
-        )
+        ),
+        202,
+    )  # a write-off waits for a second person (four-eyes, test_approvals)
+    done = ok(
+        c.post(f"/api/v1/approvals/{asked['approval']['id']}/approve", json={}, headers=world["rev.bj"])
     )
-    assert done["written_off"][0]["month"] == 202403
+    assert done["status"] == "executed" and done["result"]["written_off"] == [
+        owed[0]["contribution_month_id"]
+    ]
     gaps = ok(
         c.get(
             "/api/v1/interruptions",

@@ -62,7 +62,7 @@ def token_for(engine: Engine, username: str) -> dict[str, str]:
 @pytest.fixture()
 def world(engine: Engine) -> Iterator[dict[str, Any]]:
     """Two regions' operators, a Beijing auditor (稽核), an analyst, an admin, a Beijing security
-    auditor (安全审计员, the audit log's only reader), tokens for each."""
+    auditor (安全审计员, the audit log's only reader), a Beijing reviewer (复核), tokens for each."""
     run(engine, lambda s: add_region(s, demo_region_text()))
     make_user(engine, "op.bj", "operator", regions=[BJ])
     make_user(engine, "op.sh", "operator", regions=[SH])
@@ -70,8 +70,10 @@ def world(engine: Engine) -> Iterator[dict[str, Any]]:
     make_user(engine, "analyst", "analyst")
     make_user(engine, "root", "admin")
     make_user(engine, "secaud.bj", "security_auditor", regions=[BJ])
+    make_user(engine, "rev.bj", "reviewer", regions=[BJ])
     client = TestClient(create_app(engine))
-    tokens = {u: token_for(engine, u) for u in ("op.bj", "op.sh", "audit.bj", "analyst", "root", "secaud.bj")}
+    names = ("op.bj", "op.sh", "audit.bj", "analyst", "root", "secaud.bj", "rev.bj")
+    tokens = {u: token_for(engine, u) for u in names}
     yield {"client": client, "engine": engine, **tokens}
 
 

@@ -251,3 +251,47 @@ def test_a_transfer_from_the_pages_out_received_and_completed(site: dict[str, An
     )
     assert done.status_code == 200 and "completed" in done.text
     assert bj.get(f"/staff/transfers/{case_id}").status_code == 200  # both ends may read it
+
+
+def test_a_large_claim_waits_on_the_page_until_a_reviewer_approves_it(
+    browser: Browser, page: Page, site: dict[str, Any]
+) -> None:
+    """Four-eyes in the browser (issue 8): the operator's 80,000-yuan claim lands on the approvals
+    page, filed and not paid; the reviewer (password and one-time code) approves it there, and the
+    claim is settled."""
+    from test_api_service import SECRETS
+
+    from yibao.admin import totp
+
+    url, engine = site["url"], site["engine"]
+    w = {"client": TestClient(create_app(engine)), "engine": engine, "op.bj": token_for(engine, "op.bj")}
+    m = enrolled_member(w)
+    make_user(engine, "rev.bj", "reviewer", regions=[DEMO_REGION], display_name="李复核")
+    sign_in(page, url, "op.bj")
+    page.goto(f"{url}/staff/persons/{m['person']['id']}")
+    page.fill("#service_date", "2024-03-15")
+    page.fill("#claim-total", "80000")
+    submit(page, "#settle")
+    assert "/staff/approvals/" in page.url and page.locator("#filed").is_visible()
+    assert "pending" in page.locator("#approvals").inner_text()
+    assert page.locator("#decide-form").count() == 0  # the operator cannot decide
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    rev = context.new_page()
+    rev.goto(f"{url}/staff/approvals")
+    rev.fill("#username", "rev.bj")
+    rev.fill("#password", PASSWORD)
+    rev.fill("#otp", totp.code(SECRETS["rev.bj"]))
+    rev.click("#login-submit")
+    rev.wait_for_selector("#approvals")
+    with rev.expect_navigation():
+        rev.locator("#approvals a").first.click()
+    rev.fill("#decision-note", "住院病历已核")
+    shot(rev, "staff-approval-zh")
+    with rev.expect_navigation():
+        rev.click("#approve")
+    assert "executed" in rev.locator("#approvals").inner_text()
+    claim_link = rev.locator("#approval-result a")
+    assert claim_link.count() == 1
+    context.close()
+    page.goto(f"{url}/staff/persons/{m['person']['id']}")
+    assert "80000.00" in page.locator("#claims").inner_text()

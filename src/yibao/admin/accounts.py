@@ -36,10 +36,11 @@ from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from yibao.admin import audit, ledger
+from yibao.admin import approvals, audit, ledger
 from yibao.admin.ledger import InsufficientBalance, account_code, credit, debit
 from yibao.admin.policies import registry_of
 from yibao.admin.register import check_person_visible
+from yibao.admin.roles import authorize
 from yibao.admin.uow import SYSTEM, Actor, idempotent, run
 from yibao.db.base import month_of, utcnow
 from yibao.db.models.contribution import ContributionMonth, Payment, PaymentAllocation
@@ -62,6 +63,7 @@ __all__ = [
     "RetireeRun",
     "VerifyReport",
     "account_balance",
+    "adjust_account",
     "age_on",
     "credit_retirees",
     "first_day",
@@ -81,6 +83,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "resident_premium": ("城乡居民医保个人缴费", "resident insurance premium"),
 }
 
+#: The largest manual adjustment of one account, either way (1,000,000 yuan): a typo guard.
+MAX_ADJUSTMENT_FEN = 100_000_000
 
 # -- shared helpers ---------------------------------------------------------------------------
 def region_policy(session: Session, region: str, registry: Registry | None = None) -> Policy:
@@ -401,6 +405,56 @@ def pay_from_account(session: Session, actor: Actor, region: str, person_id: int
                                      link.id if link else None))
 
     return AccountPayment(**idempotent(session, key, "accounts.pay", request, do))
+
+
+def adjust_account(session: Session, actor: Actor, region: str, person_id: int, amount_fen: int,
+                   on_date: dt.date, reason: str, key: str) -> dict[str, Any]:
+    """A manual adjustment (手工调账) of ``person_id``'s individual account against the pooled fund:
+    ``amount_fen`` > 0 credits the account (DR pooled_fund / CR individual_account), < 0 debits it
+    (never below zero on any date from ``on_date``). It corrects an allocation made wrongly; a
+    second person approves every one (four-eyes, :mod:`yibao.admin.approvals`).
+    """
+    authorize(actor, "contribution.write")
+    actor.check_region(region)
+    request = {"region": region, "person_id": person_id, "amount_fen": amount_fen,
+               "on_date": on_date.isoformat(), "reason": reason, "key": key}
+
+    def do() -> dict[str, Any]:
+        if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen == 0 \
+                or abs(amount_fen) > MAX_ADJUSTMENT_FEN:
+            raise InputError("amount", amount_fen, "调整金额不能为 0，且绝对值不超过 100 万元",
+                             "the amount must not be 0 and at most 1,000,000 yuan either way")
+        why = " ".join(str(reason or "").split())
+        if not (1 <= len(why) <= 256):
+            raise InputError("reason", reason, "调账须写明原因（1–256 个字符）",
+                             "an adjustment needs a reason (1-256 characters)")
+        if not key:
+            raise InputError("key", key, "调账须带幂等键", "an adjustment needs an idempotency key")
+        region_policy(session, region)
+        _person(session, person_id)
+        shown = fen_to_yuan_str(amount_fen)
+        approvals.check(session, actor, "account_adjustment", region, request, "person", person_id,
+                        f"人员 {person_id} 个人账户调整 {shown} 元：{why}",
+                        f"adjust person {person_id}'s individual account by {shown} yuan: {why}")
+        ia = ledger.account(session, region, "individual_account", person_id)
+        pool = ledger.account(session, region, "pooled_fund")
+        t = ledger.post(session, f"account_adjust:{key}", "account_adjustment", region, on_date,
+                        [debit(pool, amount_fen), credit(ia, amount_fen)], memo=why[:256])
+        if amount_fen < 0:
+            low, low_date = ledger.lowest_balance_from(session, ia, on_date)
+            if low < 0:
+                raise InsufficientBalance(f"{ia.code} @ {low_date}", low - amount_fen, -amount_fen)
+        audit.record(session, actor, "account.adjust", "person", person_id, ("individual_account",), region)
+        return {"transfer_id": t.id, "region": region, "person_id": person_id, "amount_fen": amount_fen,
+                "balance_fen": ledger.balance(session, ia)}
+
+    return idempotent(session, key, "accounts.adjust", request, do)
+
+
+def adjust_account_from(session: Session, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    """Do an approved account adjustment (:mod:`yibao.admin.approvals`)."""
+    return adjust_account(session, actor, payload["region"], payload["person_id"], payload["amount_fen"],
+                          dt.date.fromisoformat(payload["on_date"]), payload["reason"], payload["key"])
 
 
 # -- balances and statements ------------------------------------------------------------------

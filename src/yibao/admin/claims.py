@@ -62,7 +62,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from yibao.admin import ledger
+from yibao.admin import approvals, ledger
 from yibao.admin.audit import record
 from yibao.admin.continuity import Eligibility, MonthRow, Span, assess
 from yibao.admin.policies import registry_of
@@ -831,8 +831,33 @@ def presettle(session: Session, actor: Actor, region: str, person_id: int, claim
 
 def settle(session: Session, actor: Actor, region: str, person_id: int, claim_input: ClaimInput,
            key: str | None = None, registry: Registry | None = None) -> dict[str, Any]:
-    """Settle a claim (2207 / 2304 结算); see the module docstring. ``key``: idempotency key."""
+    """Settle a claim (2207 / 2304 结算); see the module docstring. ``key``: idempotency key.
+
+    A claim that staff settle with a total cost of at least the region's review threshold waits
+    for a second person (four-eyes, :mod:`yibao.admin.approvals`); a provider's real-time
+    settlement through the gateway is reviewed afterwards, as on the national platform.
+    """
+    if (actor.role not in ("system", "provider") and isinstance(claim_input.total_fen, int)
+            and claim_input.total_fen >= approvals.claim_review_fen(session, region)
+            and (key is None or session.scalar(select(Claim.id).where(Claim.idempotency_key == key))
+                 is None)):
+        _check_input(claim_input)
+        actor.check_region(region)
+        total = fen_to_yuan_str(claim_input.total_fen)
+        command = {"region": region, "person_id": person_id, "claim": claim_input.request(), "key": key}
+        approvals.check(session, actor, "large_claim", region, command, "person", person_id,
+                        f"结算人员 {person_id} 的{claim_input.kind}费用 {total} 元",
+                        f"settle a {claim_input.kind} claim of {total} yuan for person {person_id}")
     return _process(session, actor, region, person_id, claim_input, key, True, registry)
+
+
+def settle_from(session: Session, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    """Settle an approved large claim (:mod:`yibao.admin.approvals`)."""
+    fields: dict[str, Any] = {
+        k: (dt.date.fromisoformat(v) if k in ("service_date", "settle_date") and v else v)
+        for k, v in payload["claim"].items()}
+    return settle(session, actor, payload["region"], payload["person_id"], ClaimInput(**fields),
+                  payload["key"])
 
 
 def _claim(session: Session, claim_id: object, lock: bool = False) -> Claim:

@@ -19,10 +19,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from yibao.admin import audit
+from yibao.admin import approvals, audit
 from yibao.admin.uow import Actor
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
@@ -161,6 +161,13 @@ def export_register(engine: Engine, actor: Actor, out: Path, region: str | None 
     if not actor.purpose:
         raise InputError("purpose", actor.purpose, "导出含完整身份证号，须说明用途",
                          "the export holds full ID numbers: state its purpose")
+    with Session(engine) as session, session.begin():
+        people = int(session.scalar(select(func.count()).select_from(_persons(region).subquery())) or 0)
+        if people > approvals.export_review_rows(session, region):  # four-eyes above the threshold
+            approvals.check(session, actor, "export", region, {"table": "register", "region": region,
+                                                               "purpose": actor.purpose},
+                            "register", region or "*", f"导出 {people} 人的完整身份信息：{actor.purpose}",
+                            f"export full identities of {people} people: {actor.purpose}")
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     with Session(engine) as session:

@@ -50,7 +50,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.admin import audit, ledger
+from yibao.admin import approvals, audit, ledger
 from yibao.admin.accounts import recognise_month, region_policy
 from yibao.admin.ledger import credit, debit
 from yibao.admin.uow import Actor, idempotent
@@ -382,7 +382,8 @@ def write_off(session: Session, actor: Actor, region: str, contribution_month_id
               on_date: dt.date, key: str | None = None) -> list[ContributionMonth]:
     """Write off uncollectible arrears (核销): each month ``written_off`` with the reason and date;
     DR contribution_deferred / CR receivable for its total (module docstring). A closed month is
-    refused, naming it. A later issue adds four-eyes approval; the audit row records who did it."""
+    refused, naming it. A second person approves every write-off (four-eyes,
+    :mod:`yibao.admin.approvals`): the audit rows name both."""
     actor.check_region(region)
     ids = sorted(set(contribution_month_ids))
     request = {"region": region, "ids": ids, "reason": reason, "on_date": on_date.isoformat()}
@@ -406,6 +407,10 @@ def write_off(session: Session, actor: Actor, region: str, contribution_month_id
             if cm.status not in OPEN:
                 raise InputError("months", _ym(cm.month), f"{_ym(cm.month)} 已结清（{cm.status}），不能核销",
                                  f"{_ym(cm.month)} is closed ({cm.status}) and cannot be written off")
+        owed = sum(rows[i].total_fen for i in ids)
+        approvals.check(session, actor, "write_off", region, {**request, "key": key}, "contribution_month",
+                        ids[0], f"核销 {len(ids)} 个月欠费共 {fen_to_yuan_str(owed)} 元：{why}",
+                        f"write off {len(ids)} month(s), {fen_to_yuan_str(owed)} yuan: {why}")
         deferred = ledger.account(session, region, "contribution_deferred")
         for i in ids:
             cm = rows[i]
@@ -433,6 +438,13 @@ def write_off(session: Session, actor: Actor, region: str, contribution_month_id
 
     idempotent(session, key, "pay.write_off", request, do)
     return [r for r in session.scalars(select(CM).where(CM.id.in_(ids)).order_by(CM.id))]
+
+
+def write_off_from(session: Session, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    """Do an approved write-off (:mod:`yibao.admin.approvals`)."""
+    done = write_off(session, actor, payload["region"], payload["ids"], payload["reason"],
+                     dt.date.fromisoformat(payload["on_date"]), payload.get("key"))
+    return {"written_off": [cm.id for cm in done]}
 
 
 # -- arrears and back-payment -----------------------------------------------------------------

@@ -30,8 +30,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from yibao.admin import audit
+from yibao.admin import approvals, audit
 from yibao.admin.policies import registry_of
+from yibao.admin.roles import authorize
 from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import month_of
 from yibao.db.crypto import blind_index
@@ -314,6 +315,60 @@ def register_person(session: Session, actor: Actor, id_number: str, name: str, s
         return person
 
     return replayable(session, key, "person.register", request, make, Person)
+
+
+def correct_identity(session: Session, actor: Actor, person: object, region: str, *,
+                     id_number: str | None = None, name: str | None = None, reason: str = "",
+                     today: dt.date | None = None) -> dict[str, Any]:
+    """Correct a registered person's ID number (and with it sex and birth date) or name, for the
+    office of ``region``; a second person approves it (four-eyes, :mod:`yibao.admin.approvals`).
+
+    Identity edits are where a borrowed or colluding account turns one person into another; the
+    audit rows name the clerk, the reviewer and the fields changed, never the values.
+    """
+    authorize(actor, "person.write")
+    actor.check_region(region)
+    p = lookup_person(session, person)
+    check_person_visible(session, actor, p.id)
+    why = " ".join(str(reason or "").split())
+    if not (1 <= len(why) <= 256):
+        raise InputError("reason", reason, "更正身份信息须写明原因（1–256 个字符）",
+                         "an identity correction needs a reason (1-256 characters)")
+    changes: dict[str, Any] = {}
+    if id_number is not None and str(id_number).strip():
+        pid = parse_person_id(id_number, "id_number", today=today)
+        if pid.number != p.id_number:
+            other = session.scalar(select(Person.id).where(Person.id_number_bidx == blind_index(pid.number)))
+            if other is not None:
+                raise AlreadyRegistered("person", other, mask_id(pid.number))
+            changes.update(id_kind=pid.kind, id_number=pid.number, birth_date=pid.birth_date)
+            if pid.sex is not None:
+                changes["sex"] = pid.sex
+    if name is not None and str(name).strip():
+        clean = _text(name, "name", 64)
+        if clean != p.name:
+            changes["name"] = clean
+    if not changes:
+        shown = mask_text(str(id_number or name or ""))
+        raise InputError("id_number", shown, "与登记的信息相同，没有要更正的",
+                         "the same as registered: nothing to correct")
+    fields = [f for f in ("id_number", "name", "sex", "birth_date") if f in changes]
+    command = {"person_id": p.id, "region": region, "id_number": changes.get("id_number"),
+               "name": changes.get("name"), "reason": why}
+    approvals.check(session, actor, "identity_edit", region, command, "person", p.id,
+                    f"更正人员 {p.id} 的{'、'.join(fields)}：{why}",
+                    f"correct {', '.join(fields)} of person {p.id}: {why}")
+    for field_name, value in changes.items():
+        setattr(p, field_name, value)
+    audit.record(session, actor, "person.correct", "person", p.id, fields, region)
+    log.info("person %s corrected: %s", p.id, ", ".join(fields))
+    return {"person_id": p.id, "corrected": fields}
+
+
+def correct_identity_from(session: Session, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    """Do an approved identity correction (:mod:`yibao.admin.approvals`)."""
+    return correct_identity(session, actor, payload["person_id"], payload["region"],
+                            id_number=payload["id_number"], name=payload["name"], reason=payload["reason"])
 
 
 def _is_id_like(text: str) -> bool:

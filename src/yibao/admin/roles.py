@@ -59,7 +59,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "employer.write": frozenset({"operator"}),
     "payroll.declare": frozenset({"operator", "employer"}),
     "ledger.read": frozenset({"auditor"}),  # trial balance, ledger verification (稽核)
-    "approval.request": frozenset({"operator"}),  # see and follow one's own requests
+    "approval.read": frozenset({"operator", "reviewer"}),  # one's own requests; a reviewer's regions
     "approval.decide": frozenset({"reviewer"}),  # four-eyes: approve or reject another's request
     "audit.read": frozenset({"security_auditor"}),  # the audit log and its chain
     "security.read": frozenset({"security_admin", "security_auditor"}),  # bulk-read alerts

@@ -48,6 +48,7 @@ class Actor:
     request_id: str = field(default="")
     person_id: int | None = None
     employer_id: int | None = None
+    approval_id: int | None = None  # acting under an approved four-eyes request (yibao.admin.approvals)
 
     def check_region(self, region: str) -> None:
         """An actor limited to some regions may act only there (:class:`~yibao.errors.Forbidden`)."""

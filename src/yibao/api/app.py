@@ -20,6 +20,7 @@ from yibao import __version__
 from yibao.api import errors, metrics, middleware
 from yibao.api.deps import get_registry
 from yibao.api.routers import (
+    approvals,
     audit,
     auth,
     calc,
@@ -33,6 +34,7 @@ from yibao.api.routers import (
     register,
 )
 from yibao.db.engine import make_engine
+from yibao.web import approvals as web_approvals
 from yibao.web import pages, results, session_pages, staff
 
 __all__ = ["create_app"]
@@ -86,6 +88,7 @@ def create_app(engine: Engine | None = None, data_dir: str | Path | None = None)
     app.include_router(session_pages.router)
     app.include_router(staff.router)
     app.include_router(results.router)
+    app.include_router(web_approvals.router)
     app.mount("/static", StaticFiles(directory=pages.static_dir()), name="static")
     app.include_router(policy.router, responses=errors.ERROR_RESPONSES)
     app.include_router(calc.router, responses=errors.ERROR_RESPONSES)
@@ -100,6 +103,7 @@ def create_app(engine: Engine | None = None, data_dir: str | Path | None = None)
         audit.router,
         gateway.router,
         operations.router,
+        approvals.router,
     )
     for r in routers:
         app.include_router(r, responses=protected)

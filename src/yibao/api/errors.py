@@ -17,8 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from yibao.admin import approvals
+from yibao.admin.approvals import ApprovalRequired
+from yibao.admin.uow import run
 from yibao.errors import (
     Forbidden,
     InputError,
@@ -116,6 +120,23 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, TooManyAttempts):
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(ApprovalRequired)
+    async def approval_required(request: Request, exc: ApprovalRequired) -> JSONResponse:
+        """Four-eyes: the operation waits for a reviewer. File the request (nothing else changed)
+        and answer 202 with it."""
+        engine = request.app.state.engine
+        filed = await run_in_threadpool(
+            lambda: run(engine, lambda s: approvals.view(approvals.submit(s, exc)))
+        )
+        body = {
+            "status": "pending_approval",
+            "zh": exc.zh,
+            "en": exc.en,
+            "approval": filed,
+            "request_id": getattr(request.state, "request_id", None),
+        }
+        return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/approvals/{filed['id']}"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

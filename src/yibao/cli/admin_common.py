@@ -18,7 +18,9 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from yibao.admin.uow import Actor
+from yibao.admin import approvals
+from yibao.admin.approvals import ApprovalRequired
+from yibao.admin.uow import Actor, run
 from yibao.db.engine import make_engine
 from yibao.errors import YibaoError
 
@@ -61,6 +63,17 @@ def guard(fn: Callable[P, R]) -> Callable[P, R]:
     def inner(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
+        except ApprovalRequired as exc:
+            # four-eyes: file the request in the command's database and say so (exit 3: not done yet)
+            err = exc
+            filed = run(open_db(kwargs.get("db")), lambda s: approvals.submit(s, err))  # type: ignore[arg-type]
+            done = approvals.executes(err.kind)
+            then_zh = "复核人员批准后自动办理" if done else f"批准后请加 --approval {filed.id} 再次运行"
+            then_en = ("it is done when a reviewer approves it" if done
+                       else f"once approved, run the command again with --approval {filed.id}")
+            typer.echo(f"{err.zh}\n{err.en}\n复核申请 / approval request #{filed.id} ({filed.status}): "
+                       f"{then_zh}\n{then_en}", err=True)
+            raise typer.Exit(3) from None
         except YibaoError as exc:
             typer.echo(f"错误 / error\n{exc.bilingual()}", err=True)
             raise typer.Exit(exc.exit_code) from None

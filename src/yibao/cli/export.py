@@ -15,14 +15,23 @@ app = typer.Typer(help="导出 / exports", no_args_is_help=True)
 
 
 @app.command("register")
+@guard
 def register_cmd(
     out: Annotated[Path, typer.Option("--out", help="输出目录 / output folder")],
     purpose: Annotated[str, typer.Option("--purpose", help="用途（记入审计日志）/ purpose, audited")],
     region: Annotated[str | None, typer.Option("--region", help="只导出该统筹地区 / one region only")] = None,
+    approval: Annotated[int | None, typer.Option(
+        "--approval", help="已批准的复核申请号（人数超过阈值时）/ the approved request (above the threshold)",
+    )] = None,
     db: DbOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """导出参保登记（人员、单位、就业、参保、缴费月）为 Parquet / export the register as Parquet."""
+    """导出参保登记（人员、单位、就业、参保、缴费月）为 Parquet / export the register as Parquet.
+
+    More people than the region's export threshold need a reviewer's approval first (four-eyes):
+    the first run files the request (exit 3), the run after approval names it with --approval."""
+    import dataclasses
+
     from yibao.admin.export import export_register
 
     engine = open_db(db)
@@ -34,7 +43,8 @@ def register_cmd(
                 tasks[table] = bar.add_task(table, total=None)
             bar.update(tasks[table], completed=n)
 
-        res = export_register(engine, actor(purpose), out, region=region, progress=show)
+        who = dataclasses.replace(actor(purpose), approval_id=approval)
+        res = export_register(engine, who, out, region=region, progress=show)
     lines = "\n".join(f"  {t}: {n}" for t, n in res.rows.items())
     emit({"folder": str(res.folder), "rows": res.rows, "audit_event": res.manifest["audit_event"]},
          as_json, f"已导出到 / exported to {res.folder}\n{lines}")

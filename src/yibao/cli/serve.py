@@ -78,7 +78,7 @@ def demo_accounts(engine: Engine, folder: Path) -> list[tuple[str, str, str]]:
         totp_secrets = {}
         for (name, role, kw), (_, _, password) in zip(specs, out, strict=True):
             users.create_user(s, SYSTEM, name, password, role, **kw)
-            if role in users.TOTP_ROLES:  # officers, auditors and reviewers sign in with a one-time code as well
+            if role in users.TOTP_ROLES:  # officers, auditors, reviewers: a one-time code as well
                 totp_secrets[name] = users.enroll_totp(s, SYSTEM, name)[0]
         return totp_secrets
 

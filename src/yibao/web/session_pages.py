@@ -18,8 +18,19 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yibao.admin import approvals
+from yibao.admin.approvals import ApprovalRequired
 from yibao.admin.roles import ROLE_NAMES, authorize
-from yibao.api.security import Principal, check_csrf, principal, set_session_cookie, sign_in, sign_out
+from yibao.admin.uow import run
+from yibao.api.security import (
+    Principal,
+    check_csrf,
+    get_engine,
+    principal,
+    set_session_cookie,
+    sign_in,
+    sign_out,
+)
 from yibao.errors import Forbidden, NotSignedIn, TooManyAttempts, YibaoError
 from yibao.web.i18n import lang_of
 from yibao.web.pages import render
@@ -64,6 +75,10 @@ def view(permission: str) -> Callable[[Callable[..., Response]], Callable[..., R
                     check_csrf(request, p, kwargs.get("csrf_token"))
                 authorize(p.actor, permission)
                 return fn(request, p, **kwargs)
+            except ApprovalRequired as e:  # four-eyes: file it and show it waiting (yibao.web.approvals)
+                err = e
+                filed = run(get_engine(request), lambda s: approvals.submit(s, err))
+                return RedirectResponse(f"/staff/approvals/{filed.id}?lang={lang}&filed=1", status_code=303)
             except Forbidden as e:
                 return render(request, "problem.html", lang, status=403, error={"zh": e.zh, "en": e.en})
             except YibaoError as e:

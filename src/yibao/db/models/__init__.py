@@ -1,6 +1,7 @@
 """Every model, imported so that ``Base.metadata`` holds the whole schema (Alembic reads it)."""
 
 from yibao.db.models import (
+    approvals,
     audit,
     auth,
     cases,
@@ -14,6 +15,7 @@ from yibao.db.models import (
 )
 
 __all__ = [
+    "approvals",
     "audit",
     "auth",
     "cases",

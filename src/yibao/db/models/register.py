@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from yibao.db.base import Base, RegionCode, utcnow
@@ -21,6 +21,9 @@ class Region(Base):
     policy_file: Mapped[str | None] = mapped_column(Text)
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(64))
+    # four-eyes thresholds the bureau sets (yibao.admin.approvals; None: yibao's default)
+    claim_review_fen: Mapped[int | None] = mapped_column(BigInteger)  # a claim's total cost from which
+    export_review_rows: Mapped[int | None] = mapped_column(Integer)  # an export's persons above which
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

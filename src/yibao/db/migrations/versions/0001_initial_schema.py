@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:03:57.454540
+Create Date: 2026-12-06 17:31:03.870490
 """
 
 from __future__ import annotations
@@ -95,6 +95,8 @@ def upgrade() -> None:
     sa.Column('policy_file', sa.Text(), nullable=True),
     sa.Column('name_zh', sa.String(length=64), nullable=False),
     sa.Column('name_en', sa.String(length=64), nullable=False),
+    sa.Column('claim_review_fen', sa.BigInteger(), nullable=True),
+    sa.Column('export_review_rows', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_region'))
     )
@@ -113,6 +115,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('security_alert', schema=None) as batch_op:
         batch_op.create_index('ix_security_alert_actor_window', ['actor', 'kind', 'window_start'], unique=True)
+
+    op.create_table('approval_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=True),
+    sa.Column('subject_type', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.String(length=64), nullable=False),
+    sa.Column('summary_zh', sa.String(length=256), nullable=False),
+    sa.Column('summary_en', sa.String(length=256), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
+    sa.Column('requester_role', sa.String(length=32), nullable=False),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_note', sa.String(length=256), nullable=True),
+    sa.Column('executed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('result', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_approval_request_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_approval_request'))
+    )
+    with op.batch_alter_table('approval_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_approval_request_requested_by'), ['requested_by'], unique=False)
+        batch_op.create_index('ix_approval_request_status_region', ['status', 'region_code'], unique=False)
 
     op.create_table('audit_seal',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
@@ -857,6 +885,11 @@ def downgrade() -> None:
     op.drop_table('contribution_period')
     op.drop_table('benefit_accumulator')
     op.drop_table('audit_seal')
+    with op.batch_alter_table('approval_request', schema=None) as batch_op:
+        batch_op.drop_index('ix_approval_request_status_region')
+        batch_op.drop_index(batch_op.f('ix_approval_request_requested_by'))
+
+    op.drop_table('approval_request')
     with op.batch_alter_table('security_alert', schema=None) as batch_op:
         batch_op.drop_index('ix_security_alert_actor_window')
 
