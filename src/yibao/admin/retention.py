@@ -3,9 +3,11 @@ long, and the purge job that deletes what has outlived it (PIPL Art. 19, 47; the
 ``retention.yaml`` beside this module, each period with its source or marked as ours).
 
 :func:`purge` deletes the records whose kind says ``delete`` and whose period has passed (sign-in
-attempts, ended browser sessions, idempotency keys), writes one audit row with the counts, and
-changes nothing with ``dry_run``. Records kept for a legal period (the register, the ledger, the
-audit log) are never touched by it.
+attempts, ended browser sessions, idempotency keys) and pseudonymises the register entries whose
+period has passed since death or the end of the last enrollment (the entry stays, because ledger
+rows name it, but the ID number becomes a keyed pseudonym, the name and phone go, the birth date
+keeps only its year). It writes one audit row with the counts, and changes nothing with
+``dry_run``. The ledger and the audit log are never touched by it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from sqlalchemy.orm import Session
 from yibao.admin import audit
 from yibao.admin.uow import Actor
 from yibao.db.base import utcnow
+from yibao.db.crypto import blind_index
 from yibao.db.models.auth import LoginAttempt, WebSession
+from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.ops import IdempotencyKey
+from yibao.db.models.register import Person
 
 __all__ = ["PurgeReport", "purge", "table"]
 
@@ -33,6 +38,36 @@ _PURGED: dict[str, tuple[Any, Any]] = {
     "web_session": (WebSession, WebSession.expires_at),
     "idempotency_key": (IdempotencyKey, IdempotencyKey.created_at),
 }
+
+
+PSEUDONYM_KIND = "pseudonymised"
+
+
+def _pseudonymise(session: Session, now: dt.datetime, keep_years: int, dry_run: bool) -> int:
+    """Register entries ``keep_years`` past death or their last enrollment's end (none open)."""
+    cutoff = now.date().replace(year=now.year - keep_years)
+    open_ = select(Enrollment.person_id).where(Enrollment.end_month.is_(None))
+    last_end = (select(Enrollment.person_id, func.max(Enrollment.end_month).label("m"))
+                .group_by(Enrollment.person_id).subquery())
+    # dates only: the encrypted fields are read (decrypted) just for the people who are due
+    rows = session.execute(
+        select(Person.id, Person.death_date, Person.created_at, last_end.c.m)
+        .outerjoin(last_end, last_end.c.person_id == Person.id)
+        .where(Person.id_kind != PSEUDONYM_KIND, Person.id.not_in(open_))).all()
+    due = []
+    for pid, death, created, m in rows:
+        ended = dt.date(m // 100, m % 100, 28) if m else None
+        since = max(d for d in (death, ended, created.date()) if d is not None)
+        if since < cutoff:
+            due.append(pid)
+    if not dry_run:
+        for pid in due:
+            p = session.get_one(Person, pid)
+            p.id_number = "P" + blind_index(f"pseudonym:{p.id_number}")[:31]  # type: ignore[index]
+            p.id_kind, p.name, p.phone = PSEUDONYM_KIND, "（已假名化）", None
+            p.birth_date = p.birth_date.replace(month=1, day=1)
+            p.residence_region = None
+    return len(due)
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +96,8 @@ def purge(
     now = now or utcnow()
     counts: dict[str, int] = {}
     for name, rec in table()["records"].items():
+        if rec["action"] == "pseudonymise":
+            counts[f"{name}.pseudonymised"] = _pseudonymise(session, now, int(rec["keep_years"]), dry_run)
         if rec["action"] != "delete":
             continue
         model, column = _PURGED[name]
