@@ -212,3 +212,38 @@ def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> N
     refused = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "o2")])
     assert refused.exit_code == 2 and "wage_growth" in refused.output and "0.03–0.07" in refused.output
     assert "Traceback" not in refused.output and not (tmp_path / "o2").exists()
+
+
+def test_a_reform_laid_on_every_region_moves_each_regions_rate_and_the_spread(
+    start: ProjectionStart, tmp_path: Path
+) -> None:
+    """Reforms between regions (seed 000 §三(一)): a user's overlay for every region — here the
+    personal out-of-pocket cap set low enough to bind (2,000 yuan, a test value) — laid on each
+    region's own rules settles the same claims again; no region's fund pays less, and the disparity
+    table measures the regions' spread before and after."""
+    from importlib import resources
+
+    from yibao.sim.regional import disparity, regional_comparison
+
+    shipped = (
+        resources.files("yibao.policy").joinpath("params/reforms/personal_oop_cap.yaml").read_text("utf-8")
+    )
+    low = tmp_path / "low_cap.yaml"
+    low.write_text(
+        shipped.replace("id: personal_oop_cap", "id: low_cap").replace("value: 20000", "value: 2000"),
+        encoding="utf-8",
+    )
+    u = start.calibrated.utilisation
+    base = regional_comparison(start.sample, 2025, u, 7).with_columns(pl.lit("baseline").alias("variant"))
+    cap = regional_comparison(start.sample, 2025, u, 7, reforms=(str(low),))
+    cap = cap.with_columns(pl.lit("personal_oop_cap").alias("variant"))
+    both = base.join(cap, on="code", suffix="_cap").filter(pl.col("inpatient_rate").is_not_null())
+    assert both.height >= 1  # the regions whose inpatient rules are complete (issue 3 fills the rest)
+    assert (both["inpatient_rate_cap"] >= both["inpatient_rate"] - 1e-12).all()
+    assert (both["inpatient_rate_cap"] > both["inpatient_rate"]).any()  # the cap binds somewhere
+    d = disparity(pl.concat([base, cap])).filter(pl.col("kind") == "inpatient")
+    rows = {r["variant"]: r for r in d.iter_rows(named=True)}
+    assert set(rows) == {"baseline", "personal_oop_cap"} and rows["baseline"]["regions"] == both.height
+    for r in rows.values():
+        assert r["spread"] == pytest.approx(r["highest"] - r["lowest"]) and r["cv"] >= 0
+    assert rows["personal_oop_cap"]["lowest"] >= rows["baseline"]["lowest"]

@@ -6,6 +6,13 @@ benefit classes and levels); every region with complete settlement rules settles
 own deductibles, bands, ceilings and large-amount segment. The **effective reimbursement rate**
 is what the funds paid over the total cost, inpatient and outpatient. A region whose rule for the
 date is missing a needed value is listed with the key that is unknown, not guessed.
+
+**Reforms between regions** (seed 000 §三(一): unify the regions' benefit rules step by step). A
+reform overlay that applies to every region (``applies_to: all``, or a list of regions) is laid on
+each region's own rules, and the same claims are settled again: :func:`disparity` then measures how
+far apart the regions are before and after (the spread and the coefficient of variation of the
+effective rates). The adjustment fund between regions (调剂金) needs each region's own members and
+fund, which the published statistics do not give: it is not modelled (docs/lab.md).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from yibao.rules.settlement_params import NO_LIMIT
 from yibao.sim.claims import Utilisation
 from yibao.sim.year import YearRules, claims_year
 
-__all__ = ["regional_comparison"]
+__all__ = ["disparity", "regional_comparison"]
 
 
 _LEVEL_3 = LEVELS.index("level_3")
@@ -48,15 +55,21 @@ def _kind_rate(
 
 
 def regional_comparison(
-    m: dict[str, np.ndarray], year: int, u: Utilisation, seed: int, registry: Registry | None = None
+    m: dict[str, np.ndarray],
+    year: int,
+    u: Utilisation,
+    seed: int,
+    registry: Registry | None = None,
+    reforms: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """One row per region: effective rates (inpatient, outpatient), the first inpatient deductible
-    and pooled ceiling (in-service, level 3, yuan), and ``missing`` (the unknown keys, if any)."""
+    and pooled ceiling (in-service, level 3, yuan), and ``missing`` (the unknown keys, if any);
+    with ``reforms`` (ids or paths of overlays) laid on each region's rules where they apply."""
     registry = registry or default_registry()
     rows = []
     for header in registry.regions():
         row: dict[str, Any] = {"code": header.code, "region": f"{header.name_zh} / {header.name_en}"}
-        rules = YearRules.build(registry.policy(header.code), year)
+        rules = YearRules.build(registry.policy(header.code, reforms), year)
         inpatient, miss_in = _kind_rate(m, rules, u, seed, "inpatient")
         outpatient, miss_out = _kind_rate(m, rules, u, seed, "outpatient")
         t = rules.settlement
@@ -77,4 +90,28 @@ def regional_comparison(
         "pooled_ceiling": pl.Float64,
         "missing": pl.String,
     }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def disparity(regional: pl.DataFrame) -> pl.DataFrame:
+    """Per variant and kind of care, how far apart the regions' effective rates are: the number of
+    regions with a known rate, the lowest, the highest, the spread (highest − lowest) and the
+    coefficient of variation (population standard deviation / mean)."""
+    rows = []
+    for vid in regional["variant"].unique(maintain_order=True).to_list():
+        v = regional.filter(pl.col("variant") == vid)
+        for kind in ("inpatient", "outpatient"):
+            rates = np.array([x for x in v[f"{kind}_rate"].to_list() if x is not None], dtype=float)
+            known = rates.size > 0
+            rows.append({
+                "variant": vid,
+                "kind": kind,
+                "regions": int(rates.size),
+                "lowest": float(rates.min()) if known else None,
+                "highest": float(rates.max()) if known else None,
+                "spread": float(rates.max() - rates.min()) if known else None,
+                "cv": float(rates.std() / rates.mean()) if known and rates.mean() > 0 else None,
+            })
+    schema = {"variant": pl.String, "kind": pl.String, "regions": pl.Int64, "lowest": pl.Float64,
+              "highest": pl.Float64, "spread": pl.Float64, "cv": pl.Float64}
     return pl.DataFrame(rows, schema=schema)

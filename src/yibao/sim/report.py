@@ -205,7 +205,8 @@ def _groups_chart(r: ScenarioResult, grouping: str, title: str) -> str:
 
 
 def _regional_chart(r: ScenarioResult) -> str:
-    g = r.regional.filter(pl.col("inpatient_rate").is_not_null() | pl.col("outpatient_rate").is_not_null())
+    g = r.regional.filter(pl.col("variant") == BASELINE)
+    g = g.filter(pl.col("inpatient_rate").is_not_null() | pl.col("outpatient_rate").is_not_null())
     fig = go.Figure(
         [
             go.Bar(x=g["region"].to_list(), y=g["inpatient_rate"].to_list(), name="住院 / inpatient"),
@@ -213,7 +214,25 @@ def _regional_chart(r: ScenarioResult) -> str:
         ]
     )
     fig.update_layout(
-        title="同一批费用的实际报销比例 / Effective reimbursement of the same claims",
+        title=f"同一批费用的实际报销比例 / Effective reimbursement of the same claims, "
+        f"{r.scenario.compare_year}",
+        barmode="group",
+        yaxis_tickformat=".0%",
+    )
+    return _fig(fig)
+
+
+def _regional_reform_chart(r: ScenarioResult) -> str:
+    """Each region's inpatient rate under its own rules and under each reform laid on it."""
+    g = r.regional.filter(pl.col("inpatient_rate").is_not_null())
+    fig = go.Figure(
+        [
+            go.Bar(x=v["region"].to_list(), y=v["inpatient_rate"].to_list(), name=str(vid))
+            for (vid,), v in g.group_by(["variant"], maintain_order=True)
+        ]
+    )
+    fig.update_layout(
+        title="改革后各地住院实际报销比例 / Inpatient effective rate by region, baseline and reforms",
         barmode="group",
         yaxis_tickformat=".0%",
     )
@@ -357,7 +376,7 @@ def render_report(r: ScenarioResult) -> str:
     parts.append(_regional_chart(r))
     parts.append(
         _table(
-            r.regional,
+            r.regional.filter(pl.col("variant") == BASELINE),
             [
                 ("region", "地区 / region", "t"),
                 ("inpatient_rate", "住院 / inpatient", "pct"),
@@ -365,6 +384,29 @@ def render_report(r: ScenarioResult) -> str:
                 ("deductible_first", "起付线 / deductible", "int"),
                 ("pooled_ceiling", "封顶线 / ceiling", "int"),
                 ("missing", "缺少参数 / unknown parameter", "t"),
+            ],
+        )
+    )
+    parts.append(
+        '<p class="note">各改革叠加在每个适用地区自己的规则上，结算同一批费用；'
+        "差距为最高与最低地区之差，变异系数为标准差/均值。"
+        "调剂金需要各地区自己的参保人与基金，公开统计不分地区，未建模 / Each reform is laid on "
+        "every region it applies to and the same claims are settled again; spread is the highest region "
+        "less the lowest, CV the standard deviation over the mean. An adjustment fund between regions needs "
+        "each region's own members and fund, which the statistics do not give: not modelled.</p>"
+    )
+    parts.append(_regional_reform_chart(r))
+    parts.append(
+        _table(
+            r.disparity,
+            [
+                ("variant", "方案 / variant", "t"),
+                ("kind", "类别 / kind", "t"),
+                ("regions", "地区数 / regions", "int"),
+                ("lowest", "最低 / lowest", "pct"),
+                ("highest", "最高 / highest", "pct"),
+                ("spread", "差距 / spread", "pct"),
+                ("cv", "变异系数 / CV", "pct"),
             ],
         )
     )

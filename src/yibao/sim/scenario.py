@@ -41,7 +41,7 @@ from yibao.sim.funds import lab_policy, sample_columns
 from yibao.sim.metrics import distribution, fair_rates, group_table, person_frame, winners_losers
 from yibao.sim.population import build_population
 from yibao.sim.projection import START_YEAR, Draw, ProjectionStart, assumption_draws, exhaustion_year, project
-from yibao.sim.regional import regional_comparison
+from yibao.sim.regional import disparity, regional_comparison
 
 __all__ = [
     "BASELINE",
@@ -140,7 +140,8 @@ class ScenarioResult:
     distribution: pl.DataFrame  # per variant: Gini, CIs, Kakwani
     winners: pl.DataFrame  # per reform variant, grouping and group: gain / lose shares
     first_year: pl.DataFrame  # per variant: the compare year's totals and their change from the baseline
-    regional: pl.DataFrame
+    regional: pl.DataFrame  # per variant and region: effective rates of the same claims
+    disparity: pl.DataFrame  # per variant and kind of care: how far apart the regions are
     assumptions: pl.DataFrame
     draws: pl.DataFrame
     fair_rates: pl.DataFrame  # per variant and in-service status: rate paid and actuarially fair rate
@@ -277,7 +278,18 @@ def _summarise(
             for c in ("contributions", "account_credits", "pooled_income", "pooled_spending")
         )
     )
-    regional = regional_comparison(start.sample, START_YEAR, cal[START_YEAR].utilisation, scenario.seed)
+    # the same people and claims under each region's rules in the compare year, and under each
+    # variant's reforms laid on every region they apply to (seed 000: unify the regions' rules)
+    regional = pl.concat(
+        [
+            regional_comparison(
+                start.sample, scenario.compare_year, cal[START_YEAR].utilisation, scenario.seed,
+                reforms=tuple(v.reforms),
+            ).with_columns(pl.lit(v.id).alias("variant"))
+            for v in scenario.all_variants()
+            if v.id == BASELINE or v.reforms
+        ]
+    )
     drawn = pl.DataFrame([d.as_dict() for d in draws])
     return ScenarioResult(
         scenario,
@@ -289,6 +301,7 @@ def _summarise(
         pl.concat(winners, how="diagonal") if winners else pl.DataFrame(),
         first,
         regional,
+        disparity(regional),
         a.table(),
         drawn,
         pl.concat(fair),
@@ -305,6 +318,7 @@ def _write(r: ScenarioResult, out: Path) -> None:
         "winners",
         "first_year",
         "regional",
+        "disparity",
         "assumptions",
         "draws",
         "fair_rates",
