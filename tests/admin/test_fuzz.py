@@ -80,12 +80,11 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _counts(engine: Engine) -> dict[str, int]:
+    """Every table's row count, in one statement (it runs after each refused write)."""
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in UNLOGGED]
+    one = select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
     with Session(engine) as s:
-        return {
-            t.name: s.scalar(select(func.count()).select_from(t)) or 0
-            for t in Base.metadata.sorted_tables
-            if t.name not in UNLOGGED
-        }
+        return dict(s.execute(one).one()._mapping)
 
 
 def test_ten_thousand_fuzzed_requests_no_5xx_and_no_write_from_a_refusal(engine: Engine) -> None:
