@@ -125,13 +125,9 @@ def test_self_approval_is_refused_even_for_a_reviewer(world: dict[str, Any]) -> 
     engine = world["engine"]
     err = approvals.ApprovalRequired(
         Actor("user:rev.bj", "operator", (BJ,)),
-        "write_off",
-        BJ,
-        {"region": BJ, "ids": [1]},
-        "contribution_month",
-        1,
-        "核销",
-        "write off",
+        approvals.Command(
+            "write_off", BJ, {"region": BJ, "ids": [1]}, "contribution_month", 1, "核销", "write off"
+        ),
     )
     filed = run(engine, lambda s: approvals.submit(s, err))
     with pytest.raises(Forbidden) as refused:
@@ -145,16 +141,8 @@ def test_an_approval_is_for_one_command_only(world: dict[str, Any]) -> None:  # 
     """An approved request cannot be stretched to another operation, nor used by someone else."""
     engine = world["engine"]
     asked = {"region": BJ, "ids": [1], "reason": "单位破产", "on_date": "2024-12-31", "key": None}
-    err = approvals.ApprovalRequired(
-        Actor("user:op.bj", "operator", (BJ,)),
-        "write_off",
-        BJ,
-        asked,
-        "contribution_month",
-        1,
-        "核销",
-        "write off",
-    )
+    wanted = approvals.Command("write_off", BJ, asked, "contribution_month", 1, "核销", "write off")
+    err = approvals.ApprovalRequired(Actor("user:op.bj", "operator", (BJ,)), wanted)
     filed = run(engine, lambda s: approvals.submit(s, err))
 
     def approve(s: Session) -> None:
@@ -166,11 +154,12 @@ def test_an_approval_is_for_one_command_only(world: dict[str, Any]) -> None:  # 
     mine = Actor("user:op.bj", "operator", (BJ,), approval_id=filed.id)
     for kind, command in (("write_off", {**asked, "ids": [2]}), ("account_adjustment", asked)):
         with pytest.raises(InputError) as wrong:
-            run(engine, lambda s, k=kind, c=command: approvals.check(s, mine, k, BJ, c, "x", 1, "", ""))  # type: ignore[misc]
+            other = approvals.Command(kind, BJ, command, "x", 1, "", "")
+            run(engine, lambda s, o=other: approvals.check(s, mine, o))  # type: ignore[misc]
         assert "another operation" in wrong.value.en
     someone_else = Actor("user:op.bj2", "operator", (BJ,), approval_id=filed.id)
     with pytest.raises(Forbidden):
-        run(engine, lambda s: approvals.check(s, someone_else, "write_off", BJ, asked, "x", 1, "", ""))
+        run(engine, lambda s: approvals.check(s, someone_else, wanted))
 
 
 def test_identity_edits_and_account_adjustments_need_a_second_person(world: dict[str, Any]) -> None:  # noqa: F811

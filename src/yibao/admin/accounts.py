@@ -433,9 +433,10 @@ def adjust_account(session: Session, actor: Actor, region: str, person_id: int, 
         region_policy(session, region)
         _person(session, person_id)
         shown = fen_to_yuan_str(amount_fen)
-        approvals.check(session, actor, "account_adjustment", region, request, "person", person_id,
-                        f"人员 {person_id} 个人账户调整 {shown} 元：{why}",
-                        f"adjust person {person_id}'s individual account by {shown} yuan: {why}")
+        approvals.check(session, actor, approvals.Command(
+            "account_adjustment", region, request, "person", person_id,
+            f"人员 {person_id} 个人账户调整 {shown} 元：{why}",
+            f"adjust person {person_id}'s individual account by {shown} yuan: {why}"))
         ia = ledger.account(session, region, "individual_account", person_id)
         pool = ledger.account(session, region, "pooled_fund")
         t = ledger.post(session, f"account_adjust:{key}", "account_adjustment", region, on_date,

@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_EXPORT_REVIEW_ROWS",
     "KINDS",
     "ApprovalRequired",
+    "Command",
     "check",
     "claim_review_fen",
     "decide",
@@ -81,25 +82,26 @@ KINDS: dict[str, tuple[str, str]] = {
 STATUSES = ("pending", "approved", "rejected", "executed")
 
 
+@dataclass(frozen=True)
+class Command:
+    """An operation as a reviewer sees it: its kind and region, its arguments (``payload``, the
+    service's own request), what it is about, and a masked summary in both languages."""
+
+    kind: str
+    region: str | None
+    payload: dict[str, Any]
+    subject_type: str
+    subject_id: object
+    summary_zh: str
+    summary_en: str
+
+
 class ApprovalRequired(YibaoError):
     """The operation waits for a reviewer; nothing was changed. Carries what :func:`submit` keeps."""
 
-    def __init__(
-        self,
-        actor: Actor,
-        kind: str,
-        region: str | None,
-        payload: dict[str, Any],
-        subject_type: str,
-        subject_id: object,
-        summary_zh: str,
-        summary_en: str,
-    ) -> None:
-        self.actor, self.kind, self.region, self.payload = actor, kind, region, payload
-        self.subject_type, self.subject_id = subject_type, str(subject_id)
-        self.summary_zh, self.summary_en = summary_zh[:256], summary_en[:256]
-        self.approval: ApprovalRequest | None = None
-        zh, en = KINDS[kind]
+    def __init__(self, actor: Actor, command: Command) -> None:
+        self.actor, self.command = actor, command
+        zh, en = KINDS[command.kind]
         super().__init__(
             f"{zh}须经另一名复核人员批准；已提交复核申请，批准后自动办理",
             f"a {en} needs a second person's approval; the request is submitted and "
@@ -125,23 +127,13 @@ def export_review_rows(session: Session, region: str | None) -> int:
     )
 
 
-def check(
-    session: Session,
-    actor: Actor,
-    kind: str,
-    region: str | None,
-    payload: dict[str, Any],
-    subject_type: str,
-    subject_id: object,
-    summary_zh: str,
-    summary_en: str,
-) -> None:
+def check(session: Session, actor: Actor, command: Command) -> None:
     """Pass if ``actor`` is the system or acts under an approved request for this very command
     (which is then marked executed); else raise :class:`ApprovalRequired`."""
     if actor.role == "system":
         return
     if actor.approval_id is None:
-        raise ApprovalRequired(actor, kind, region, payload, subject_type, subject_id, summary_zh, summary_en)
+        raise ApprovalRequired(actor, command)
     req = session.scalar(
         select(ApprovalRequest)
         .where(ApprovalRequest.id == actor.approval_id)
@@ -150,9 +142,9 @@ def check(
     )
     if (
         req is None
-        or req.kind != kind
-        or req.region_code != region
-        or req.request_hash != request_hash(payload)
+        or req.kind != command.kind
+        or req.region_code != command.region
+        or req.request_hash != request_hash(command.payload)
     ):
         raise InputError(
             "approval",
@@ -174,11 +166,12 @@ def check(
 
 def submit(session: Session, err: ApprovalRequired) -> ApprovalRequest:
     """Keep the request (or return the same requester's identical pending one)."""
-    h = request_hash(err.payload)
+    c = err.command
+    h = request_hash(c.payload)
     same = session.scalar(
         select(ApprovalRequest).where(
             ApprovalRequest.requested_by == err.actor.user,
-            ApprovalRequest.kind == err.kind,
+            ApprovalRequest.kind == c.kind,
             ApprovalRequest.request_hash == h,
             ApprovalRequest.status == "pending",
         )
@@ -186,13 +179,13 @@ def submit(session: Session, err: ApprovalRequired) -> ApprovalRequest:
     if same is not None:
         return same
     req = ApprovalRequest(
-        kind=err.kind,
-        region_code=err.region,
-        subject_type=err.subject_type,
-        subject_id=err.subject_id,
-        summary_zh=err.summary_zh,
-        summary_en=err.summary_en,
-        payload=json.dumps(err.payload, ensure_ascii=False, sort_keys=True),
+        kind=c.kind,
+        region_code=c.region,
+        subject_type=c.subject_type,
+        subject_id=str(c.subject_id),
+        summary_zh=c.summary_zh[:256],
+        summary_en=c.summary_en[:256],
+        payload=json.dumps(c.payload, ensure_ascii=False, sort_keys=True),
         request_hash=h,
         requested_by=err.actor.user,
         requester_role=err.actor.role,
@@ -200,7 +193,7 @@ def submit(session: Session, err: ApprovalRequired) -> ApprovalRequest:
     session.add(req)
     session.flush()
     audit.record(
-        session, err.actor, "approval.read", "approval", req.id, ("kind", err.subject_type), err.region
+        session, err.actor, "approval.request", "approval", req.id, ("kind", c.subject_type), c.region
     )
     return req
 

@@ -845,9 +845,10 @@ def settle(session: Session, actor: Actor, region: str, person_id: int, claim_in
         actor.check_region(region)
         total = fen_to_yuan_str(claim_input.total_fen)
         command = {"region": region, "person_id": person_id, "claim": claim_input.request(), "key": key}
-        approvals.check(session, actor, "large_claim", region, command, "person", person_id,
-                        f"结算人员 {person_id} 的{claim_input.kind}费用 {total} 元",
-                        f"settle a {claim_input.kind} claim of {total} yuan for person {person_id}")
+        approvals.check(session, actor, approvals.Command(
+            "large_claim", region, command, "person", person_id,
+            f"结算人员 {person_id} 的{claim_input.kind}费用 {total} 元",
+            f"settle a {claim_input.kind} claim of {total} yuan for person {person_id}"))
     return _process(session, actor, region, person_id, claim_input, key, True, registry)
 
 

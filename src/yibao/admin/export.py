@@ -164,10 +164,11 @@ def export_register(engine: Engine, actor: Actor, out: Path, region: str | None 
     with Session(engine) as session, session.begin():
         people = int(session.scalar(select(func.count()).select_from(_persons(region).subquery())) or 0)
         if people > approvals.export_review_rows(session, region):  # four-eyes above the threshold
-            approvals.check(session, actor, "export", region, {"table": "register", "region": region,
-                                                               "purpose": actor.purpose},
-                            "register", region or "*", f"导出 {people} 人的完整身份信息：{actor.purpose}",
-                            f"export full identities of {people} people: {actor.purpose}")
+            command = {"table": "register", "region": region, "purpose": actor.purpose}
+            approvals.check(session, actor, approvals.Command(
+                "export", region, command, "register", region or "*",
+                f"导出 {people} 人的完整身份信息：{actor.purpose}",
+                f"export full identities of {people} people: {actor.purpose}"))
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     with Session(engine) as session:

@@ -408,9 +408,10 @@ def write_off(session: Session, actor: Actor, region: str, contribution_month_id
                 raise InputError("months", _ym(cm.month), f"{_ym(cm.month)} 已结清（{cm.status}），不能核销",
                                  f"{_ym(cm.month)} is closed ({cm.status}) and cannot be written off")
         owed = sum(rows[i].total_fen for i in ids)
-        approvals.check(session, actor, "write_off", region, {**request, "key": key}, "contribution_month",
-                        ids[0], f"核销 {len(ids)} 个月欠费共 {fen_to_yuan_str(owed)} 元：{why}",
-                        f"write off {len(ids)} month(s), {fen_to_yuan_str(owed)} yuan: {why}")
+        approvals.check(session, actor, approvals.Command(
+            "write_off", region, {**request, "key": key}, "contribution_month", ids[0],
+            f"核销 {len(ids)} 个月欠费共 {fen_to_yuan_str(owed)} 元：{why}",
+            f"write off {len(ids)} month(s), {fen_to_yuan_str(owed)} yuan: {why}"))
         deferred = ledger.account(session, region, "contribution_deferred")
         for i in ids:
             cm = rows[i]

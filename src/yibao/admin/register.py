@@ -355,9 +355,9 @@ def correct_identity(session: Session, actor: Actor, person: object, region: str
     fields = [f for f in ("id_number", "name", "sex", "birth_date") if f in changes]
     command = {"person_id": p.id, "region": region, "id_number": changes.get("id_number"),
                "name": changes.get("name"), "reason": why}
-    approvals.check(session, actor, "identity_edit", region, command, "person", p.id,
-                    f"更正人员 {p.id} 的{'、'.join(fields)}：{why}",
-                    f"correct {', '.join(fields)} of person {p.id}: {why}")
+    approvals.check(session, actor, approvals.Command(
+        "identity_edit", region, command, "person", p.id, f"更正人员 {p.id} 的{'、'.join(fields)}：{why}",
+        f"correct {', '.join(fields)} of person {p.id}: {why}"))
     for field_name, value in changes.items():
         setattr(p, field_name, value)
     audit.record(session, actor, "person.correct", "person", p.id, fields, region)

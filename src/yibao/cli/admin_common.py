@@ -67,7 +67,7 @@ def guard(fn: Callable[P, R]) -> Callable[P, R]:
             # four-eyes: file the request in the command's database and say so (exit 3: not done yet)
             err = exc
             filed = run(open_db(kwargs.get("db")), lambda s: approvals.submit(s, err))  # type: ignore[arg-type]
-            done = approvals.executes(err.kind)
+            done = approvals.executes(err.command.kind)
             then_zh = "复核人员批准后自动办理" if done else f"批准后请加 --approval {filed.id} 再次运行"
             then_en = ("it is done when a reviewer approves it" if done
                        else f"once approved, run the command again with --approval {filed.id}")
