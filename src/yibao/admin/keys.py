@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, TableClause, column, select, table, update
+from sqlalchemy import Engine, TableClause, bindparam, column, func, select, table, update
 from sqlalchemy.types import Text
 
 import yibao.db.models  # noqa: F401  (registers every table on Base.metadata)
@@ -56,20 +56,22 @@ def encrypted_columns() -> list[EncryptedColumn]:
     return found
 
 
-def _key_of(value: str) -> str:
-    return value.partition("$")[0]
-
-
 def status(engine: Engine) -> list[KeyUse]:
-    """How many stored values each key encrypts, column by column."""
+    """How many stored values each key of the keyring encrypts, column by column (counted in the
+    database by the ciphertext's key-id prefix); values under a key the keyring lacks count as
+    ``?``."""
+    ring = keyring()
     out = []
     with engine.connect() as conn:
         for ec in encrypted_columns():
-            t = ec.raw()
-            counts: dict[str, int] = {}
-            for (value,) in conn.execute(select(t.c[ec.column]).where(t.c[ec.column].is_not(None))):
-                counts[_key_of(value)] = counts.get(_key_of(value), 0) + 1
-            out += [KeyUse(ec.table, ec.column, k, n) for k, n in sorted(counts.items())]
+            col = ec.raw().c[ec.column]
+            total = conn.scalar(select(func.count()).where(col.is_not(None))) or 0
+            counts = {
+                kid: conn.scalar(select(func.count()).where(col.startswith(f"{kid}$"))) or 0
+                for kid in sorted(ring.keys)
+            }
+            counts["?"] = total - sum(counts.values())
+            out += [KeyUse(ec.table, ec.column, k, n) for k, n in counts.items() if n]
     return out
 
 
@@ -113,9 +115,16 @@ def rotate(
                     .order_by(key)
                     .limit(batch)
                 ).all()
-                for pk, value in rows:
-                    sealed = ring.encrypt(ring.decrypt(value, ec.context), ec.context)
-                    conn.execute(update(t).where(key == pk, col == value).values({ec.column: sealed}))
+                if rows:  # each row only if it still holds the value read (a concurrent write wins)
+                    conn.execute(
+                        update(t)
+                        .where(key == bindparam("pk"), col == bindparam("old"))
+                        .values({ec.column: bindparam("new")}),
+                        [
+                            {"pk": pk, "old": v, "new": ring.encrypt(ring.decrypt(v, ec.context), ec.context)}
+                            for pk, v in rows
+                        ],
+                    )
             done += len(rows)
             if on_batch is not None:
                 on_batch(ec, len(rows))
