@@ -191,12 +191,13 @@ def serve(
     )
     if accounts:
         typer.echo(
-            "示范账号（仅供本机试用；管理员与稽核另需动态口令：把 totp 密钥加入身份验证器，或 "
-            "oathtool --totp -b 密钥）/ demo accounts (this machine only; admin and auditor also need "
-            "a one-time code from the totp secret: an authenticator app, or oathtool --totp -b SECRET):"
+            "示范账号（仅供本机试用；三员、稽核与复核另需动态口令：把 totp 密钥加入身份验证器，或 "
+            "oathtool --totp -b 密钥）/ demo accounts (this machine only; the three officers, the auditor "
+            "and the reviewer also need a one-time code from the totp secret: an authenticator app, or "
+            "oathtool --totp -b SECRET):"
         )
         for name, role, password in accounts:
-            typer.echo(f"  {name:<16} {role:<9} {password}")
+            typer.echo(f"  {name:<16} {role:<17} {password}")
     uvicorn.run(
         create_app(engine),
         host=host,
