@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from yibao.admin import approvals
 from yibao.admin import claims as claims_service
 from yibao.admin.accounts import credit_retirees
 from yibao.admin.assessment import run_assessment
@@ -37,7 +38,7 @@ from yibao.admin.enrollment import enroll
 from yibao.admin.payments import record_payment
 from yibao.admin.policies import add_region, registry_of
 from yibao.admin.register import hire, link_family, register_employer, register_person
-from yibao.admin.uow import Actor, run
+from yibao.admin.uow import SYSTEM, Actor, run
 from yibao.db.base import add_months, ym
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
@@ -49,6 +50,8 @@ __all__ = ["DEMO_REGION", "DemoSize", "build_demo", "demo_exists", "demo_region_
 
 DEMO_REGION = "990100"
 CLERK = Actor("demo-clerk", "operator", purpose="示范数据 / demo data")
+#: The second pair of eyes for the demo's large claims (four-eyes, yibao.admin.approvals).
+REVIEWER = Actor("demo-reviewer", "reviewer", purpose="示范数据 / demo data")
 
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓"
              "曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
@@ -70,6 +73,7 @@ class DemoSize:
     inpatient_claims: int = 150
     year: int = 2024
     seed: int = 20240101
+    claim_review_fen: int | None = None  # the region's four-eyes threshold; None: yibao's default
 
 
 def demo_region_text() -> str:
@@ -116,6 +120,9 @@ def build_demo(engine: Engine, size: DemoSize | None = None, progress: Step = _n
 
     progress("地区与单位 / region and employers", 0, 1)
     run(engine, lambda s: add_region(s, demo_region_text()))
+    if size.claim_review_fen is not None:
+        threshold = size.claim_review_fen
+        run(engine, lambda s: approvals.set_thresholds(s, SYSTEM, DEMO_REGION, claim_review=threshold))
     with Session(engine) as s:
         registry = registry_of(s)
     people = _register(engine, rng, size, registry, progress)
@@ -257,6 +264,17 @@ def _claim_plan(rng: np.random.Generator, size: DemoSize, people: dict[str, list
     return plan
 
 
+def _approve(engine: Engine, asked: approvals.ApprovalRequired) -> bool:
+    """File the clerk's request; the demo's reviewer approves it, which settles the claim (False:
+    the claim was refused when settled, and the request stays pending)."""
+    filed = run(engine, lambda s: approvals.submit(s, asked))
+    try:
+        run(engine, lambda s: approvals.decide(s, REVIEWER, filed.id, True, "示范复核 / demo review"))
+    except claims_service.ClaimRefused:
+        return False
+    return True
+
+
 def _settle(engine: Engine, planned: list[Planned], registry: Registry) -> int:
     settled = 0
     for day, k, who, kind, level, cost, full_self in planned:
@@ -269,6 +287,8 @@ def _settle(engine: Engine, planned: list[Planned], registry: Registry) -> int:
         try:
             run(engine, settle)
             settled += 1
+        except approvals.ApprovalRequired as asked:  # a large claim: the demo's reviewer approves it
+            settled += _approve(engine, asked)
         except claims_service.ClaimRefused:
             pass  # e.g. a flexible worker in the waiting period, or after contributions stopped
     return settled
