@@ -163,5 +163,5 @@ def _report(s: Session, out: Console, zh: bool) -> None:
             text = render_explanation(c["explanation"][part], lang)
             out.print("   " + text.replace("\n", "\n   "), markup=False)
     out.print()
-    out.print("试试 / try: yibao person find 王 | yibao statement --person 1 | yibao ledger trial-balance "
+    out.print("试试 / try: yibao person show 1 | yibao statement --person 1 | yibao ledger trial-balance "
               "--as-of 2024-12-31 | yibao settle --help | yibao policy demo", markup=False)
