@@ -18,7 +18,8 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / ".screenshots"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server a test starts)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -27,7 +28,7 @@ def _free_port() -> int:
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,7 +17,6 @@ import os
 import queue
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from test_api_service import make_user, token_for
 from test_claims_support import contribution, enroll, fund_account, ia_balance, months, person
 from test_crash_support import child_url, new_tag, wait_sessions_gone
 
+from browser_support import free_port
 from yibao.admin import accounts, claims, ledger
 from yibao.admin.claims import policy_for
 from yibao.admin.uow import run
@@ -56,12 +56,6 @@ from yibao.db.engine import make_engine
 uvicorn.run(create_app(make_engine(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_config=None,
             access_log=False)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Service:
@@ -143,7 +137,7 @@ def test_twenty_kill_9_during_10000_settlements_leave_each_claim_settled_once(en
     headers = token_for(engine, "op.bj")
     plan = _plan(people)
     tag = new_tag()
-    service = Service(child_url(engine, tag), _free_port())
+    service = Service(child_url(engine, tag), free_port())
     service.start()
     base = f"http://127.0.0.1:{service.port}"
     work: queue.Queue[dict[str, Any]] = queue.Queue()
