@@ -37,7 +37,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     scenario = data / "s.yaml"
     scenario.write_text(
         "name_zh: 测试\nname_en: Test\nagents: 2000\ndraws: 3\nend_year: 2032\n"
-        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n",
+        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n"
+        "pools:\n  - {id: young, name_zh: 年轻地区, members_share: 0.02, retired_share: 0.15}\n"
+        "  - {id: old, name_zh: 老工业地区, members_share: 0.01, retired_share: 0.45, balance_months: 3}\n"
+        "adjustment_fund: {levy_rate: 0.03, central_subsidy: true}\n",
         encoding="utf-8",
     )
     done = CliRunner().invoke(lab_app, ["run", str(scenario), "--out", str(data / "lab" / "reforms")])
@@ -100,6 +103,14 @@ def test_lab_runs_show_when_the_fund_runs_out(site: dict[str, Any]) -> None:
     for v in ex["variant"].unique():
         assert f'data-variant="{v}"' in page.text
     assert 'id="lab-data"' in page.text and "/static/lab.js" in page.text and "<script>" not in page.text
+    # the scenario's pools: the old one runs out alone, not with the fund and the central subsidy
+    old = page.text.split('data-pool="old" data-variant="baseline"')[1].split("</tr>")[0]
+    assert "老工业地区" in old and old.count("<td") == 6
+    summary = pl.read_parquet(Path(site["app"].state.data_dir) / "lab" / "reforms" / "pool_summary.parquet")
+    row = summary.filter(
+        (pl.col("pool") == "old") & (pl.col("variant") == "baseline") & (pl.col("draw") == 0)
+    )
+    assert f'<td class="num">{row["exhaustion_alone"][0]}</td>' in old and "晚于 2032" in old
     report = c.get("/lab/reforms/report.html")
     assert report.status_code == 200 and "attachment" in report.headers["content-disposition"]
     assert TestClient(site["app"]).get("/lab", follow_redirects=False).status_code == 303  # sign in first

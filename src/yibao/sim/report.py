@@ -3,8 +3,8 @@
 Sections: calibration; the pooled fund's balance paths with their range over the draws and the
 year it runs out; published projections next to the lab's; the reform's first year (including the
 conservation of money when accounts stop); distribution by income decile, age and status, with
-concentration and Kakwani indices; winners and losers; regional disparity; every assumption with
-its source.
+concentration and Kakwani indices; winners and losers; regional disparity; the scenario's pools and
+the adjustment fund between them; every assumption with its source.
 """
 
 from __future__ import annotations
@@ -239,6 +239,101 @@ def _regional_reform_chart(r: ScenarioResult) -> str:
     return _fig(fig)
 
 
+def _pools_chart(r: ScenarioResult) -> str:
+    """Each pool's pooled balance alone (dotted) and with the adjustment fund (solid), baseline,
+    central draw."""
+    g = r.pools.filter((pl.col("variant") == BASELINE) & (pl.col("draw") == 0))
+    fig = go.Figure()
+    for i, ((pool,), v) in enumerate(g.group_by(["pool"], maintain_order=True)):
+        color, label, years = _PALETTE[i % len(_PALETTE)], str(v["label"][0]), v["year"].to_list()
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=v["balance_alone"].to_list(),
+                name=f"{label} 单独 / alone",
+                line={"color": color, "dash": "dot"},
+                legendgroup=str(pool),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=v["pooled_balance"].to_list(),
+                name=f"{label} 调剂后 / with the fund",
+                line={"color": color},
+                legendgroup=str(pool),
+            )
+        )
+    fig.add_hline(y=0, line={"color": "#9b2c2c", "dash": "dot"})
+    fig.update_layout(
+        title="各统筹地区累计结余（亿元，名义；基线、中心假设）/ "
+        "Pooled balance by pool (baseline, central draw)",
+        xaxis_title="year",
+        yaxis_title="亿元",
+    )
+    return _fig(fig)
+
+
+def _pools_section(r: ScenarioResult, end: int) -> list[str]:
+    """Section 8: the scenario's pools and the adjustment fund (sim/pools.py)."""
+    head = "<h2>8. 统筹地区与调剂金 / Pooling regions and the adjustment fund</h2>"
+    if not r.pools.height:
+        return [
+            head,
+            '<p class="note">本场景未定义统筹地区。在场景文件中加入 <code>pools:</code> 与 '
+            "<code>adjustment_fund:</code>（见 docs/lab.md）即可比较各地区基金单独运行与调剂后的路径 / "
+            "This scenario defines no pools. Add <code>pools:</code> and <code>adjustment_fund:</code> to "
+            "the scenario (docs/lab.md) to compare each region's fund alone and with an adjustment fund."
+            "</p>",
+        ]
+    f = r.scenario.adjustment_fund
+    rule = (
+        f"上解比例 levy {f.levy_rate:.2%} of pooled income · 分配 allocation: {f.allocation} · "
+        f"储备 reserve {f.reserve_months:g} months · 中央财政补助 central subsidy: "
+        f"{'yes' if f.central_subsidy else 'no'}"
+    )
+    summary = r.pool_summary.filter(pl.col("draw") == 0).with_columns(
+        pl.col("exhaustion_alone").map_elements(lambda v: _year_text(v, end), return_dtype=pl.String),
+        pl.col("exhaustion_with_fund").map_elements(lambda v: _year_text(v, end), return_dtype=pl.String),
+    )
+    fund = r.adjustment_fund.filter((pl.col("variant") == BASELINE) & (pl.col("draw") == 0))
+    return [
+        head,
+        '<p class="note">调剂金规则（场景参数，非政策事实；种子文献 000 §三(二)）/ '
+        f"The fund's rule (scenario values, not policy facts; seed 000 §三(二)): {html.escape(rule)}. "
+        "各地区由场景给出（全国样本按规模、退休占比与工资水平重新加权，或经办机构的抽取文件），"
+        "按合成地区规则运行 / Each pool is given by the "
+        "scenario (the national sample reweighted to its size, retired share and wage level, or a bureau's "
+        "extract) and runs under the composite's rules.</p>",
+        _pools_chart(r),
+        _table(
+            summary,
+            [
+                ("variant", "方案 / variant", "t"),
+                ("label", "地区 / pool", "t"),
+                ("retired_share_2024", "退休占比 / retired 2024", "pct"),
+                ("exhaustion_alone", "单独耗尽 / runs out alone", "t"),
+                ("exhaustion_with_fund", "调剂后耗尽 / with the fund", "t"),
+                ("levies", "上解合计 / levies (亿元)", "num"),
+                ("grants", "下拨合计 / grants (亿元)", "num"),
+                ("net_transfer", "净转移 / net (亿元)", "num"),
+                ("central", "中央补助 / central (亿元)", "num"),
+            ],
+        ),
+        _table(
+            fund,
+            [
+                ("year", "年 / year", "t"),
+                ("fund_opening", "年初 / opening", "num"),
+                ("levies", "上解 / levies", "num"),
+                ("grants", "下拨 / grants", "num"),
+                ("central", "中央补助 / central", "num"),
+                ("fund_closing", "年末 / closing", "num"),
+            ],
+        ),
+    ]
+
+
 def render_report(r: ScenarioResult) -> str:
     """The report as one HTML document."""
     s = r.scenario
@@ -390,10 +485,9 @@ def render_report(r: ScenarioResult) -> str:
     parts.append(
         '<p class="note">各改革叠加在每个适用地区自己的规则上，结算同一批费用；'
         "差距为最高与最低地区之差，变异系数为标准差/均值。"
-        "调剂金需要各地区自己的参保人与基金，公开统计不分地区，未建模 / Each reform is laid on "
+        "调剂金见第 8 节 / Each reform is laid on "
         "every region it applies to and the same claims are settled again; spread is the highest region "
-        "less the lowest, CV the standard deviation over the mean. An adjustment fund between regions needs "
-        "each region's own members and fund, which the statistics do not give: not modelled.</p>"
+        "less the lowest, CV the standard deviation over the mean. The adjustment fund is section 8.</p>"
     )
     parts.append(_regional_reform_chart(r))
     parts.append(
@@ -410,7 +504,8 @@ def render_report(r: ScenarioResult) -> str:
             ],
         )
     )
-    parts.append("<h2>8. 假设与来源 / Assumptions and sources</h2>")
+    parts.extend(_pools_section(r, end))
+    parts.append("<h2>9. 假设与来源 / Assumptions and sources</h2>")
     parts.append(
         _table(
             r.assumptions,

@@ -37,8 +37,10 @@ from yibao.errors import InputError
 from yibao.policy.registry import default_registry
 from yibao.sim.assumptions import Assumptions, lab_assumptions
 from yibao.sim.calibrate import calibration as calibrate
+from yibao.sim.extract import load_extract
 from yibao.sim.funds import lab_policy, sample_columns
 from yibao.sim.metrics import distribution, fair_rates, group_table, person_frame, winners_losers
+from yibao.sim.pools import AdjustmentSpec, Pool, apply_fund, opening_balance, pool_start, pool_summary
 from yibao.sim.population import build_population
 from yibao.sim.projection import START_YEAR, Draw, ProjectionStart, assumption_draws, exhaustion_year, project
 from yibao.sim.regional import disparity, regional_comparison
@@ -75,6 +77,8 @@ class Scenario(BaseModel):
     compare_year: int = Field(default=2025, ge=START_YEAR, le=2100)
     assumptions: dict[str, Any] = {}
     variants: list[Variant] = []
+    pools: list[Pool] = []
+    adjustment_fund: AdjustmentSpec = AdjustmentSpec()
 
     @field_validator("variants")
     @classmethod
@@ -84,11 +88,26 @@ class Scenario(BaseModel):
             raise ValueError(f"variant ids must be unique and not {BASELINE} or {NO_RETIREMENT_RISE}")
         return v
 
+    @field_validator("pools")
+    @classmethod
+    def _unique_pools(cls, v: list[Pool]) -> list[Pool]:
+        ids = [x.id for x in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("pool ids must be unique")
+        if len(v) == 1:
+            raise ValueError("an adjustment fund needs at least two pools")
+        return v
+
     def all_variants(self) -> list[Variant]:
         return [Variant(id=BASELINE), Variant(id=NO_RETIREMENT_RISE, retirement_reform=False), *self.variants]
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        """The scenario and the content of its extracts: a change to either starts the run afresh."""
+        h = hashlib.sha256(self.model_dump_json().encode())
+        for pool in self.pools:
+            if pool.extract is not None and Path(pool.extract).is_file():
+                h.update(Path(pool.extract).read_bytes())
+        return h.hexdigest()[:16]
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -106,6 +125,14 @@ def load_scenario(path: str | Path) -> Scenario:
         err = e.errors()[0]
         field = ".".join(str(x) for x in err["loc"]) or "scenario"
         raise InputError(field, err.get("input"), "场景字段无效", err["msg"]) from None
+    if scenario.adjustment_fund.draws > scenario.draws:
+        raise InputError(
+            "adjustment_fund.draws",
+            scenario.adjustment_fund.draws,
+            f"不能多于 draws（{scenario.draws}）",
+            f"must not exceed draws ({scenario.draws})",
+        )
+    scenario = _with_extracts(scenario, p.parent)
     if scenario.compare_year > scenario.end_year:
         raise InputError(
             "compare_year",
@@ -128,6 +155,21 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
+def _with_extracts(scenario: Scenario, folder: Path) -> Scenario:
+    """Extract paths resolved against the scenario's folder, each file checked row by row now
+    (a bad extract fails before any work)."""
+    pools = []
+    for i, pool in enumerate(scenario.pools):
+        if pool.extract is not None:
+            f = Path(pool.extract) if Path(pool.extract).is_absolute() else folder / pool.extract
+            if not f.is_file():
+                raise InputError(f"pools[{i}].extract", pool.extract, "文件不存在", "no such file")
+            load_extract(f, START_YEAR)
+            pool = pool.model_copy(update={"extract": str(f)})
+        pools.append(pool)
+    return scenario.model_copy(update={"pools": pools})
+
+
 @dataclass(frozen=True)
 class ScenarioResult:
     """Everything the report shows, as frames (also written as Parquet)."""
@@ -145,6 +187,9 @@ class ScenarioResult:
     assumptions: pl.DataFrame
     draws: pl.DataFrame
     fair_rates: pl.DataFrame  # per variant and in-service status: rate paid and actuarially fair rate
+    pools: pl.DataFrame  # per variant, draw, pool and year: alone and with the adjustment fund
+    pool_summary: pl.DataFrame  # per variant, draw and pool: run-out years and money moved
+    adjustment_fund: pl.DataFrame  # per variant, draw and year: the fund's levies, grants and balance
 
 
 def _first_deficit(path: pl.DataFrame) -> int | None:
@@ -174,7 +219,8 @@ def run_scenario(
     )
     draws = assumption_draws(a, scenario.draws, scenario.seed)
     variants = scenario.all_variants()
-    total, done = len(variants) * len(draws), 0
+    pool_draws = draws[: scenario.adjustment_fund.draws] if scenario.pools else []
+    total, done = len(variants) * (len(draws) + len(pool_draws) * len(scenario.pools)), 0
     kept: dict[str, Any] = {}
     paths = []
     for v in variants:
@@ -204,6 +250,7 @@ def run_scenario(
                 progress(done, total)
     all_paths = pl.concat(paths)
     central = all_paths.filter(pl.col("draw") == 0)
+    pools, fund, done = _run_pools(scenario, a, start, central, pool_draws, parts, done, total, progress)
     people = {
         vid: person_frame(
             k,
@@ -215,9 +262,70 @@ def run_scenario(
         )
         for vid, k in kept.items()
     }
-    result = _summarise(scenario, a, all_paths, calibration, people, start, cal, draws)
+    result = _summarise(scenario, a, all_paths, calibration, people, start, cal, draws, pools, fund)
     _write(result, out)
     return result
+
+
+def _run_pools(
+    scenario: Scenario,
+    a: Assumptions,
+    start: ProjectionStart,
+    central: pl.DataFrame,
+    draws: list[Draw],
+    parts: Path,
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Every variant's pools over the first ``adjustment_fund.draws`` draws (resumable like the
+    national paths), then the adjustment fund between them (sim/pools.py)."""
+    if not scenario.pools:
+        return pl.DataFrame(), pl.DataFrame(), done
+    spent = central.filter((pl.col("variant") == BASELINE) & (pl.col("year") == START_YEAR))
+    national_months = float(a["pooled_balance_2023"]) / float(spent["pooled_spending"][0]) * 12
+    starts = {pool.id: pool_start(pool, start) for pool in scenario.pools}
+    paths = []
+    for v in scenario.all_variants():
+        policy = lab_policy(tuple(v.reforms))
+        for d in draws:
+            for pool in scenario.pools:
+                f = parts / f"pool__{v.id}__{pool.id}__{d.index:04d}.parquet"
+                if f.exists():
+                    paths.append(pl.read_parquet(f))
+                else:
+                    path, _ = project(
+                        starts[pool.id], d, a, policy, scenario.end_year, v.retirement_reform, scenario.seed
+                    )
+                    path = path.with_columns(
+                        pl.lit(v.id).alias("variant"),
+                        pl.lit(pool.id).alias("pool"),
+                        pl.lit(pool.label).alias("label"),
+                    )
+                    path.write_parquet(f)
+                    paths.append(path)
+                done += 1
+                if progress:
+                    progress(done, total)
+    pools, fund = _adjust(scenario, pl.concat(paths), national_months)
+    return pools, fund, done
+
+
+def _adjust(
+    scenario: Scenario, pool_paths: pl.DataFrame, national_months: float
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The adjustment fund over every (variant, draw) of the pools' paths."""
+    rule = scenario.adjustment_fund.rule()
+    pools, funds = [], []
+    for (vid, draw), paths in pool_paths.group_by(["variant", "draw"], maintain_order=True):
+        openings = {}
+        for pool in scenario.pools:
+            first = paths.filter((pl.col("pool") == pool.id) & (pl.col("year") == START_YEAR))
+            openings[pool.id] = opening_balance(pool, float(first["pooled_spending"][0]), national_months)
+        rows, fund = apply_fund(paths, openings, rule)
+        pools.append(rows)
+        funds.append(fund.with_columns(pl.lit(vid).alias("variant"), pl.lit(draw).alias("draw")))
+    return pl.concat(pools), pl.concat(funds)
 
 
 def _summarise(
@@ -229,6 +337,8 @@ def _summarise(
     start: ProjectionStart,
     cal: Any,
     draws: list[Draw],
+    pools: pl.DataFrame,
+    fund: pl.DataFrame,
 ) -> ScenarioResult:
     rows = []
     for (vid, draw), path in paths.group_by(["variant", "draw"], maintain_order=True):
@@ -305,6 +415,9 @@ def _summarise(
         a.table(),
         drawn,
         pl.concat(fair),
+        pools,
+        pool_summary(pools) if pools.height else pl.DataFrame(),
+        fund,
     )
 
 
@@ -322,6 +435,9 @@ def _write(r: ScenarioResult, out: Path) -> None:
         "assumptions",
         "draws",
         "fair_rates",
+        "pools",
+        "pool_summary",
+        "adjustment_fund",
     ):
         frame: pl.DataFrame = getattr(r, name)
         frame.write_parquet(out / f"{name}.parquet")

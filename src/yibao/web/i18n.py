@@ -210,6 +210,12 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "lose": ("受损比例", "Lose"),
     "mean_change": ("人均净收益变化（元/年）", "Mean net change (yuan a year)"),
     "full_report": ("下载完整报告（HTML）", "Download the full report (HTML)"),
+    "pools": ("统筹地区与调剂金（中位情景）", "Pooling regions and the adjustment fund (central draw)"),
+    "pool": ("统筹地区", "Pool"),
+    "runs_out_alone": ("单独运行耗尽年份", "Runs out alone"),
+    "runs_out_with_fund": ("调剂后耗尽年份", "Runs out with the fund"),
+    "net_transfer": ("净调入（亿元）", "Net transfer in (100 M yuan)"),
+    "central_subsidy": ("中央财政补助（亿元）", "Central subsidy (100 M yuan)"),
     "start_date": ("入职日期", "Start date"),
 }
 

@@ -8,7 +8,8 @@ The service reads them from its data folder (``YIBAO_DATA_DIR``, default ``./yib
   filter by priority. Staff see only the runs of their regions (the summary names its region).
 - ``lab/<run>/`` — what ``yibao lab run SCENARIO --out DIR`` writes. ``/lab`` lists the runs;
   ``/lab/<run>`` shows when the pooled fund runs out under each variant (central, 10th and 90th
-  percentile of the draws), the balance paths as a chart, winners and losers by income decile; the
+  percentile of the draws), the balance paths as a chart, winners and losers by income decile, and
+  the scenario's pools alone and with the adjustment fund (调剂金) if it has any; the
   self-contained ``report.html`` is offered as a download (it inlines Plotly, which this site's
   content security policy does not run inline).
 
@@ -232,6 +233,25 @@ def _lab_run(folder: Path, lang: str) -> dict[str, Any]:
                 }
                 for r in w.iter_rows(named=True)
             ]
+    pools = []
+    ppath = folder / "pool_summary.parquet"
+    if ppath.exists() and ppath.stat().st_size:
+        ps = pl.read_parquet(ppath)
+        if not ps.is_empty():
+            end = int(paths["year"].max())  # type: ignore[arg-type]
+            pools = [
+                {
+                    "variant": r["variant"],
+                    "pool": r["pool"],
+                    "label": r["label"],
+                    "alone": r["exhaustion_alone"],
+                    "with_fund": r["exhaustion_with_fund"],
+                    "net": f"{r['net_transfer']:,.1f}",
+                    "central": f"{r['central']:,.1f}",
+                    "end": end,
+                }
+                for r in ps.filter(pl.col("draw") == 0).iter_rows(named=True)
+            ]
     chart = json.dumps(
         {"series": series, "y_title": "亿元" if lang == "zh" else "100 M yuan"}, ensure_ascii=False
     ).replace("</", "<\\/")
@@ -239,6 +259,7 @@ def _lab_run(folder: Path, lang: str) -> dict[str, Any]:
         "variants": variants,
         "chart": chart,
         "winners": winners,
+        "pools": pools,
         "report": (folder / "report.html").exists(),
     }
 
