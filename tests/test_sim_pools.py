@@ -178,3 +178,20 @@ def test_a_bad_pool_or_fund_is_refused_before_any_work(
     for name in names:
         assert name in r.output
     assert "Traceback" not in r.output and not out.exists()
+
+
+def test_a_pool_like_the_nation_is_the_nation_scaled(start: ProjectionStart) -> None:
+    """A pool with the nation's retired share and wages is the nation at its size: members, pooled
+    income and spending are the national path times its share, every year (the rules are per
+    person; only the weights change)."""
+    from yibao.sim.funds import lab_policy
+    from yibao.sim.projection import assumption_draws, project
+
+    a = lab_assumptions()
+    central = assumption_draws(a, 1, 1)[0]
+    nation, _ = project(start, central, a, lab_policy(), end_year=2030)
+    pool, _ = project(
+        pool_start(Pool(id="p", members_share=0.25), start), central, a, lab_policy(), end_year=2030
+    )
+    for col in ("members", "retired", "pooled_income", "pooled_spending"):
+        assert np.allclose(pool[col].to_numpy(), 0.25 * nation[col].to_numpy(), rtol=1e-9), col

@@ -150,6 +150,13 @@ def _year_text(v: Any, end: int) -> str:
     return f"after {end}" if v is None or v > end else str(v)
 
 
+def _range_text(years: list[int | None], end: int) -> str:
+    """p10–p90 of run-out years over the draws, a draw that never runs out counting as after the end."""
+    ys = sorted(end + 1 if y is None else y for y in years)
+    lo, hi = (ys[round(q * (len(ys) - 1))] for q in (0.1, 0.9))
+    return _year_text(lo, end) if lo == hi else f"{_year_text(lo, end)}–{_year_text(hi, end)}"
+
+
 def _published(r: ScenarioResult, ex: pl.DataFrame) -> str:
     end = r.scenario.end_year
     rows = []
@@ -292,10 +299,14 @@ def _pools_section(r: ScenarioResult, end: int) -> list[str]:
         f"储备 reserve {f.reserve_months:g} months · 中央财政补助 central subsidy: "
         f"{'yes' if f.central_subsidy else 'no'}"
     )
-    summary = r.pool_summary.filter(pl.col("draw") == 0).with_columns(
-        pl.col("exhaustion_alone").map_elements(lambda v: _year_text(v, end), return_dtype=pl.String),
-        pl.col("exhaustion_with_fund").map_elements(lambda v: _year_text(v, end), return_dtype=pl.String),
-    )
+    rows = []
+    for _, g in r.pool_summary.group_by(["variant", "pool"], maintain_order=True):
+        row = g.filter(pl.col("draw") == 0).row(0, named=True)
+        for col in ("exhaustion_alone", "exhaustion_with_fund"):
+            row[f"{col}_range"] = _range_text(g[col].to_list(), end)
+            row[col] = _year_text(row[col], end)
+        rows.append(row)
+    summary = pl.DataFrame(rows)
     fund = r.adjustment_fund.filter((pl.col("variant") == BASELINE) & (pl.col("draw") == 0))
     return [
         head,
@@ -313,7 +324,9 @@ def _pools_section(r: ScenarioResult, end: int) -> list[str]:
                 ("label", "地区 / pool", "t"),
                 ("retired_share_2024", "退休占比 / retired 2024", "pct"),
                 ("exhaustion_alone", "单独耗尽 / runs out alone", "t"),
+                ("exhaustion_alone_range", "p10–p90", "t"),
                 ("exhaustion_with_fund", "调剂后耗尽 / with the fund", "t"),
+                ("exhaustion_with_fund_range", "p10–p90", "t"),
                 ("levies", "上解合计 / levies (亿元)", "num"),
                 ("grants", "下拨合计 / grants (亿元)", "num"),
                 ("net_transfer", "净转移 / net (亿元)", "num"),
