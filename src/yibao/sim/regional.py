@@ -11,8 +11,8 @@ date is missing a needed value is listed with the key that is unknown, not guess
 reform overlay that applies to every region (``applies_to: all``, or a list of regions) is laid on
 each region's own rules, and the same claims are settled again: :func:`disparity` then measures how
 far apart the regions are before and after (the spread and the coefficient of variation of the
-effective rates). The adjustment fund between regions (调剂金) needs each region's own members and
-fund, which the published statistics do not give: it is not modelled (docs/lab.md).
+effective rates). The adjustment fund between regions (调剂金) works on funds, not on rules: it is
+:mod:`yibao.sim.pools`, over pools a scenario defines.
 """
 
 from __future__ import annotations
