@@ -65,7 +65,7 @@ from yibao.admin.declarations import declare_wage
 from yibao.admin.demo import DEMO_REGION, demo_region_text
 from yibao.admin.enrollment import enroll
 from yibao.admin.ledger import InsufficientBalance
-from yibao.admin.policies import add_region, policy_of
+from yibao.admin.policies import add_region, region_policy
 from yibao.admin.register import hire, link_family, register_employer, register_person
 from yibao.admin.uow import Actor, run
 from yibao.db.base import Base, add_months
@@ -444,7 +444,7 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
             with Session(engine) as s:
                 settled = list(s.scalars(select(Claim).where(Claim.status == "settled")))
                 stored = _accumulators(s)
-                policy = policy_of(s, R)
+                policy = region_policy(s, R)
             deltas: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(ACC_FIELDS))
             paid: dict[tuple[int, int, str], list[Claim]] = defaultdict(list)
             for c in settled:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from yibao.admin.policies import add_region, policy_of
+from yibao.admin.policies import add_region, region_policy
 from yibao.admin.uow import run
 from yibao.db.models.register import Region
 from yibao.errors import InputError, PolicyFileError
@@ -21,7 +21,7 @@ def test_shipped_region_by_name(engine: Engine) -> None:
     row = run(engine, lambda s: add_region(s, name="武汉"))
     assert (row.code, row.policy) == ("420100", "wuhan")
     with Session(engine) as s:
-        snap = policy_of(s, "420100").at(dt.date(2024, 3, 1))
+        snap = region_policy(s, "420100").at(dt.date(2024, 3, 1))
         assert snap.region.name_en == "Wuhan"
 
 
@@ -29,7 +29,7 @@ def test_own_region_file_is_stored_and_used(engine: Engine) -> None:
     text = DEMO.read_text(encoding="utf-8")
     run(engine, lambda s: add_region(s, text))
     with Session(engine) as s:
-        policy = policy_of(s, "990100")
+        policy = region_policy(s, "990100")
         snap = policy.at(dt.date(2024, 3, 1))
         # inherited from Beijing's sourced file (京人社发〔2023〕8号): cap 33891 yuan
         assert snap.get("contribution.base_cap") == 3_389_100
@@ -52,5 +52,5 @@ def test_bad_region_file_stores_nothing(engine: Engine) -> None:
 
 def test_unknown_region_is_named(engine: Engine) -> None:
     with Session(engine) as s, pytest.raises(InputError) as e:
-        policy_of(s, "420100")
+        region_policy(s, "420100")
     assert e.value.field == "region" and "yibao region add" in e.value.en

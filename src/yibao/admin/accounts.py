@@ -38,21 +38,20 @@ from sqlalchemy.orm import Session
 
 from yibao.admin import approvals, audit, ledger
 from yibao.admin.ledger import InsufficientBalance, account_code, credit, debit
-from yibao.admin.policies import registry_of
+from yibao.admin.policies import region_policy
 from yibao.admin.register import check_person_visible
 from yibao.admin.roles import authorize
 from yibao.admin.uow import SYSTEM, Actor, idempotent, run
-from yibao.db.base import month_of, utcnow
+from yibao.db.base import first_day, month_of, utcnow
 from yibao.db.models.contribution import ContributionMonth, Payment, PaymentAllocation
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.ledger import LedgerAccount, LedgerEntry, LedgerTransfer
 from yibao.db.models.ops import MonthlyRun
-from yibao.db.models.register import FamilyLink, Person, Region
+from yibao.db.models.register import FamilyLink, Person
 from yibao.errors import InputError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str
 from yibao.policy.registry import Registry
-from yibao.policy.resolve import Policy
 from yibao.rules.accounts import credit_accounts
 from yibao.rules.contribution import PERSON_TYPES, RETIREE, person_type_codes
 
@@ -66,11 +65,9 @@ __all__ = [
     "adjust_account",
     "age_on",
     "credit_retirees",
-    "first_day",
     "pay_from_account",
     "person_statement",
     "recognise_month",
-    "region_policy",
     "verify_ledger",
 ]
 
@@ -87,20 +84,6 @@ PURPOSES: dict[str, tuple[str, str]] = {
 MAX_ADJUSTMENT_FEN = 100_000_000
 
 # -- shared helpers ---------------------------------------------------------------------------
-def region_policy(session: Session, region: str, registry: Registry | None = None) -> Policy:
-    """The policy of a region the installation administers (``region.policy`` names the file)."""
-    row = session.get(Region, region)
-    if row is None:
-        known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
-        raise InputError("region", region, f"不是本系统登记的统筹地区；已登记：{known or '无'}",
-                         f"not a pooling region of this installation; registered: {known or 'none'}")
-    return (registry or registry_of(session)).policy(row.policy)
-
-
-def first_day(month: int) -> dt.date:
-    return dt.date(month // 100, month % 100, 1)
-
-
 def age_on(birth: dt.date, day: dt.date) -> int:
     """Completed years on ``day`` (a birthday on that day counts)."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

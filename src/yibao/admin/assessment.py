@@ -84,14 +84,13 @@ from yibao.admin.declarations import (
     bulk_insert,
     covering,
     enrollment_payer,
-    first_day,
-    region_policy,
     wage_in_force_column,
     ym_text,
 )
 from yibao.admin.ledger import account_code
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import SYSTEM, Actor, run
-from yibao.db.base import parse_month, utcnow
+from yibao.db.base import first_day, parse_month, utcnow
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.ledger import LedgerAccount, LedgerEntry, LedgerTransfer

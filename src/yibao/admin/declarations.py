@@ -28,7 +28,6 @@ guard, not a policy parameter (the calculator's own bound is 100亿).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,9 +51,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from yibao.admin import audit
-from yibao.admin.policies import registry_of
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import Actor
-from yibao.db.base import parse_month
+from yibao.db.base import first_day, parse_month
 from yibao.db.models.contribution import PAYERS, PayrollDeclaration, WageDeclaration
 from yibao.db.models.enrollment import Enrollment
 from yibao.db.models.register import Employer, Person, Region
@@ -62,7 +61,6 @@ from yibao.errors import InputError
 from yibao.ids import mask_id, mask_name
 from yibao.money import fen_to_yuan_str, parse_yuan, rate_bp_to_str
 from yibao.policy.registry import Registry
-from yibao.policy.resolve import Policy
 from yibao.rules.contribution import (  # F_CAP/F_FLOOR: the rule's own table layout (_unit_params)
     F_CAP,
     F_FLOOR,
@@ -80,9 +78,7 @@ __all__ = [
     "check_wage_fen",
     "declare_payroll",
     "declare_wage",
-    "first_day",
     "parse_wage",
-    "region_policy",
     "wage_in_force",
     "wage_in_force_column",
 ]
@@ -131,24 +127,6 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Se
 
 def ym_text(month: int) -> str:
     return f"{month // 100}-{month % 100:02d}"
-
-
-def first_day(month: int) -> dt.date:
-    return dt.date(month // 100, month % 100, 1)
-
-
-def region_policy(session: Session, region: str, registry: Registry | None = None) -> Policy:
-    """The policy of a region this installation administers (``region.policy``): from ``registry``
-    if given, else the installation's (:func:`yibao.admin.policies.registry_of`: shipped files plus
-    a bureau's own file stored with the region)."""
-    row = session.get(Region, region)
-    if row is None:
-        known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
-        raise InputError("region", region, f"不是本系统登记的统筹地区；已登记：{known or '无'}",
-                         f"not a pooling region of this installation; registered: {known or 'none'}")
-    if registry is None:
-        registry = registry_of(session)
-    return registry.policy(row.policy)
 
 
 def check_wage_fen(wage_fen: object, field_name: str = "wage") -> int:

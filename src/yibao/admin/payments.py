@@ -51,8 +51,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import approvals, audit, ledger
-from yibao.admin.accounts import recognise_month, region_policy
+from yibao.admin.accounts import recognise_month
 from yibao.admin.ledger import credit, debit
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import Actor, idempotent
 from yibao.db.base import month_index, month_of, parse_month
 from yibao.db.models.contribution import PAYERS, ContributionMonth, Payment, PaymentAllocation

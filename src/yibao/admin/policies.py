@@ -20,7 +20,7 @@ from yibao.policy.loader import load_text
 from yibao.policy.registry import Registry
 from yibao.policy.resolve import Policy
 
-__all__ = ["add_region", "policy_of", "registry_of"]
+__all__ = ["add_region", "region_policy", "registry_of"]
 
 
 @lru_cache(maxsize=32)
@@ -39,13 +39,19 @@ def registry_of(session: Session) -> Registry:
     return _registry(_files(session))
 
 
-def policy_of(session: Session, region: str) -> Policy:
-    """The policy of region ``region`` (its code in the region table)."""
+def region_policy(session: Session, region: str, registry: Registry | None = None) -> Policy:
+    """The policy of a region this installation administers (``region.policy`` names the file):
+    from ``registry`` if given, else the installation's (:func:`registry_of`: shipped files plus a
+    bureau's own file stored with the region). An unknown region is a named error listing the
+    registered ones."""
     row = session.get(Region, region)
     if row is None:
-        raise InputError("region", region, "该统筹地区未在本系统登记（yibao region add）",
-                         "this pooling region is not administered here (yibao region add)")
-    return registry_of(session).policy(row.policy)
+        known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
+        raise InputError("region", region,
+                         f"不是本系统登记的统筹地区（yibao region add）；已登记：{known or '无'}",
+                         f"not a pooling region of this installation (yibao region add); "
+                         f"registered: {known or 'none'}")
+    return (registry or registry_of(session)).policy(row.policy)
 
 
 def add_region(session: Session, policy_file_text: str | None = None, name: str | None = None) -> Region:

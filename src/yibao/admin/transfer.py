@@ -41,10 +41,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.admin import audit, ledger
-from yibao.admin.accounts import first_day, region_policy
 from yibao.admin.ledger import credit, debit
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import Actor, idempotent
-from yibao.db.base import add_months, month_index, month_of, parse_month, ym_from_index
+from yibao.db.base import add_months, first_day, month_index, month_of, parse_month, ym_from_index
 from yibao.db.models.cases import PERIOD_KINDS, ContributionPeriod, TransferCase, TransferPeriod
 from yibao.db.models.contribution import ContributionMonth
 from yibao.db.models.enrollment import Enrollment

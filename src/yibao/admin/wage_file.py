@@ -52,9 +52,9 @@ from yibao.admin import audit
 from yibao.admin.declarations import (
     bulk_insert,
     parse_wage,
-    region_policy,
     ym_text,
 )
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import Actor
 from yibao.db.base import month_of, parse_month, utcnow
 from yibao.db.crypto import blind_index

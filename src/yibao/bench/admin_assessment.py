@@ -39,11 +39,12 @@ from sqlalchemy.orm import Session
 import yibao.db.models  # noqa: F401  (the whole schema)
 from yibao.admin import ledger
 from yibao.admin.assessment import Bulk, due_date, run_assessment
-from yibao.admin.declarations import first_day, region_policy, wage_in_force
+from yibao.admin.declarations import wage_in_force
 from yibao.admin.ledger import credit, debit
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import run
 from yibao.bench.pg import PERSON_COLUMNS, bench_urls, copy_lines, person_line, recreate
-from yibao.db.base import Base
+from yibao.db.base import Base, first_day
 from yibao.db.crypto import keyring
 from yibao.db.engine import make_engine
 from yibao.db.models.contribution import ContributionMonth

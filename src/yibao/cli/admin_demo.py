@@ -86,7 +86,7 @@ def _report(s: Session, out: Console, zh: bool) -> None:
     from yibao.admin.demo import CLERK, DEMO_REGION, sample_people
     from yibao.admin.ledger import ACCOUNT_KINDS, trial_balance
     from yibao.admin.payments import arrears
-    from yibao.admin.policies import policy_of
+    from yibao.admin.policies import region_policy
     from yibao.db.models.claims import Claim
     from yibao.db.models.contribution import ContributionMonth
     from yibao.db.models.enrollment import Enrollment
@@ -138,7 +138,7 @@ def _report(s: Session, out: Console, zh: bool) -> None:
         out.print("④ " + ("单位缴费基数稽核（申报工资总额 vs 参保人员申报工资）" if zh else
                           "Employer base audit (declared payroll vs declared wages)"))
         out.print("   " + audit.text().replace("\n", "\n   "), markup=False)
-    gaps = interruptions(s, DEMO_REGION, 202412, 2, policy=policy_of(s, DEMO_REGION))
+    gaps = interruptions(s, DEMO_REGION, 202412, 2, policy=region_policy(s, DEMO_REGION))
     out.print("⑤ " + (f"断保（2 个月以上未缴）及即将失去连续性的灵活就业人员：{len(gaps)} 人" if zh else
                       f"Interrupted (no payment for over 2 months) or about to lose continuity: {len(gaps)}"))
     claim_id = people["inpatient_claim"]

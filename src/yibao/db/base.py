@@ -70,6 +70,11 @@ def month_of(date: dt.date) -> int:
     return date.year * 100 + date.month
 
 
+def first_day(yyyymm: int) -> dt.date:
+    """``202403`` → 2024-03-01."""
+    return dt.date(yyyymm // 100, yyyymm % 100, 1)
+
+
 def month_index(yyyymm: int) -> int:
     """``202403`` → ``2024 × 12 + 2``, the index of :mod:`yibao.rules.eligibility`."""
     return (yyyymm // 100) * 12 + yyyymm % 100 - 1

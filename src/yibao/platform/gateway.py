@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from yibao.admin import accounts, audit, claims, enrollment, register
 from yibao.admin.continuity import eligibility_on
+from yibao.admin.policies import region_policy
 from yibao.admin.uow import Actor, request_hash
 from yibao.db.models.claims import Claim
 from yibao.db.models.gateway import Encounter, FeeLine, GatewayMessage, MedicalInstitution
@@ -306,7 +307,7 @@ def treatment_check(session: Session, actor: Actor, env: Envelope) -> dict[str, 
     person = _person(session, actor, data.get("psn_no"))
     day = _time(data.get("begntime"), "begntime").date()
     region = _insured_region(session, actor, env, person, day)
-    elig = eligibility_on(session, accounts.region_policy(session, region), region, person.id, day)
+    elig = eligibility_on(session, region_policy(session, region), region, person.id, day)
     audit.record(session, actor, "gateway.2001", "person", person.id, ("eligibility",), region)
     text = elig.explanation.render("zh")
     return {
@@ -332,7 +333,7 @@ def accumulator_info(session: Session, actor: Actor, env: Envelope) -> dict[str,
         raise InputError("cum_ym", ym, "应为 yyyyMM", "expected yyyyMM")
     day = dt.date(int(ym[:4]), int(ym[4:]), 1)
     region = _insured_region(session, actor, env, person, day)
-    yk = year_key(accounts.region_policy(session, region), day)
+    yk = year_key(region_policy(session, region), day)
     acc = claims.accumulators(session, person.id, region, yk)
     audit.record(session, actor, "gateway.5206", "person", person.id, ("benefit_accumulator",), region)
     out = []
@@ -426,7 +427,7 @@ def _item_share(session: Session, enc: Encounter, raw: dict[str, Any], where: st
         if share > 1:
             raise InputError(f"{where}.selfpay_prop", raw.get("selfpay_prop"), "应在 0–1 之间", "must be 0-1")
         return share
-    snap = accounts.region_policy(session, enc.region_code).at(enc.begin_date)
+    snap = region_policy(session, enc.region_code).at(enc.begin_date)
     if not snap["settlement.category_b_first_self_pay"].known:
         raise InputError(
             f"{where}.selfpay_prop",
