@@ -19,7 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from yibao.cli.common import PolicyFileOpt, ReformOpt, emit_json, parse_date, registry
-from yibao.cli.policy_view import (
+from yibao.errors import InputError, PolicyFileError, YibaoError
+from yibao.policy.catalog import CATALOGUE
+from yibao.policy.check import check_files
+from yibao.policy.resolve import Policy
+from yibao.policy.view import (
     DIFF_PREFIXES,
     SECTIONS,
     Text,
@@ -29,10 +33,6 @@ from yibao.cli.policy_view import (
     section_keys,
     show_value,
 )
-from yibao.errors import InputError, PolicyFileError, YibaoError
-from yibao.policy.catalog import CATALOGUE
-from yibao.policy.check import check_files
-from yibao.policy.resolve import Policy
 
 __all__ = ["app"]
 

@@ -23,12 +23,12 @@ from yibao.api.deps import get_registry
 from yibao.api.routers.calc import COLUMN_NAMES
 from yibao.api.security import SESSION_COOKIE, principal
 from yibao.cli.common import parse_date
-from yibao.cli.policy_view import show_value
 from yibao.errors import YibaoError
 from yibao.money import fen_to_yuan_str, parse_yuan
 from yibao.platform.models import ClaimIn
 from yibao.platform.settle import settle_inputs
 from yibao.policy.catalog import CATALOGUE
+from yibao.policy.view import show_value
 from yibao.rules.contribution import PERSON_TYPES
 from yibao.rules.contribution_explain import assess_one
 from yibao.rules.scheme_choice import compare_schemes

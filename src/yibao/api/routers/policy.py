@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from yibao.api.deps import get_registry
-from yibao.cli.policy_view import show_value
 from yibao.errors import NoRuleError
 from yibao.policy.catalog import CATALOGUE
 from yibao.policy.registry import Registry
+from yibao.policy.view import show_value
 
 __all__ = ["router"]
 

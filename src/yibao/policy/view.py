@@ -1,4 +1,5 @@
-"""How `yibao policy` shows parameters: readable values, provenance rows, sections, periods.
+"""How parameters are shown — by `yibao policy`, the web pages and the API: readable values,
+provenance rows, sections, periods.
 
 Values are shown as a reader of the policy text would write them: money in yuan, rates in %,
 tables by benefit class and facility level with the classes and levels that only repeat their
