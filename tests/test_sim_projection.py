@@ -247,3 +247,24 @@ def test_a_reform_laid_on_every_region_moves_each_regions_rate_and_the_spread(
     for r in rows.values():
         assert r["spread"] == pytest.approx(r["highest"] - r["lowest"]) and r["cv"] >= 0
     assert rows["personal_oop_cap"]["lowest"] >= rows["baseline"]["lowest"]
+
+
+def test_one_inpatient_rule_for_every_region_closes_the_spread(start: ProjectionStart) -> None:
+    """Seed 000 §三(一) 逐步统一职工医保待遇, as the shipped overlay unify_inpatient (Beijing's rule as
+    the common one, a scenario): every shipped region then settles the same inpatient claims, each at
+    Beijing's own effective rate, so the inpatient spread across regions is 0."""
+    from yibao.sim.regional import disparity, regional_comparison
+
+    u = start.calibrated.utilisation
+    base = regional_comparison(start.sample, 2025, u, 7).with_columns(pl.lit("baseline").alias("variant"))
+    unified = regional_comparison(start.sample, 2025, u, 7, reforms=("unify_inpatient",)).with_columns(
+        pl.lit("unify_inpatient").alias("variant")
+    )
+    beijing = base.filter(pl.col("code") == "110000")["inpatient_rate"][0]
+    assert beijing is not None
+    assert unified["inpatient_rate"].null_count() == 0 and unified.height == base.height >= 15
+    assert np.allclose(unified["inpatient_rate"].to_numpy(), beijing, rtol=1e-12)
+    assert base["inpatient_rate"].null_count() > 0  # without it, most regions' inpatient rules are unknown
+    d = disparity(pl.concat([base, unified])).filter(pl.col("kind") == "inpatient")
+    row = d.filter(pl.col("variant") == "unify_inpatient").row(0, named=True)
+    assert row["regions"] == unified.height and row["spread"] == 0.0
