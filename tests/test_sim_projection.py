@@ -268,3 +268,22 @@ def test_one_inpatient_rule_for_every_region_closes_the_spread(start: Projection
     d = disparity(pl.concat([base, unified])).filter(pl.col("kind") == "inpatient")
     row = d.filter(pl.col("variant") == "unify_inpatient").row(0, named=True)
     assert row["regions"] == unified.height and row["spread"] == 0.0
+
+
+def test_a_region_sourced_for_one_status_counts_for_that_status(start: ProjectionStart) -> None:
+    """Tianjin's shipped inpatient rule is sourced for retirees only (tianjin.yaml): its all-member
+    and in-service inpatient rates stay unknown, its retirees' rate is measured, and the retirees'
+    disparity row counts it beside Beijing. The status rates bracket the all-member rate."""
+    from yibao.sim.regional import disparity, regional_comparison
+
+    r = regional_comparison(start.sample, 2025, start.calibrated.utilisation, 7)
+    tianjin = r.filter(pl.col("code") == "120000").row(0, named=True)
+    assert tianjin["inpatient_rate"] is None and tianjin["inpatient_rate_in_service"] is None
+    assert tianjin["inpatient_rate_retired"] is not None and 0 < tianjin["inpatient_rate_retired"] < 1
+    beijing = r.filter(pl.col("code") == "110000").row(0, named=True)
+    lo, hi = sorted((beijing["inpatient_rate_in_service"], beijing["inpatient_rate_retired"]))
+    assert lo <= beijing["inpatient_rate"] <= hi
+    d = disparity(r.with_columns(pl.lit("baseline").alias("variant")))
+    rows = {row["kind"]: row for row in d.iter_rows(named=True)}
+    assert rows["inpatient_retired"]["regions"] == rows["inpatient"]["regions"] + 1
+    assert rows["inpatient_retired"]["spread"] > 0

@@ -4,8 +4,10 @@ same claims settled under each shipped region's rules.
 The lab's 2024 sample draws its claims once (:func:`yibao.sim.year.claims_year`, the composite's
 benefit classes and levels); every region with complete settlement rules settles them with its
 own deductibles, bands, ceilings and large-amount segment. The **effective reimbursement rate**
-is what the funds paid over the total cost, inpatient and outpatient. A region whose rule for the
-date is missing a needed value is listed with the key that is unknown, not guessed.
+is what the funds paid over the total cost, inpatient and outpatient, for all members and for the
+in-service and the retired apart (each status's claims drawn once for every region), so a region
+whose rules are sourced for one status only still counts for it. A region whose rule for the date
+is missing a needed value is listed with the key that is unknown, not guessed.
 
 **Reforms between regions** (seed 000 §三(一): unify the regions' benefit rules step by step). A
 reform overlay that applies to every region (``applies_to: all``, or a list of regions) is laid on
@@ -34,6 +36,8 @@ __all__ = ["disparity", "regional_comparison"]
 
 
 _LEVEL_3 = LEVELS.index("level_3")
+KINDS = ("inpatient", "outpatient")
+STATUS_GROUPS = ("in_service", "retired")
 
 
 def _yuan(fen: int) -> float | None:
@@ -66,12 +70,20 @@ def regional_comparison(
     and pooled ceiling (in-service, level 3, yuan), and ``missing`` (the unknown keys, if any);
     with ``reforms`` (ids or paths of overlays) laid on each region's rules where they apply."""
     registry = registry or default_registry()
+    retired = m["status"] >= 2
+    masks = {"in_service": ~retired, "retired": retired}
+    groups = {name: {k: v[mask] for k, v in m.items()} for name, mask in masks.items()}
     rows = []
     for header in registry.regions():
         row: dict[str, Any] = {"code": header.code, "region": f"{header.name_zh} / {header.name_en}"}
         rules = YearRules.build(registry.policy(header.code, reforms), year)
         inpatient, miss_in = _kind_rate(m, rules, u, seed, "inpatient")
         outpatient, miss_out = _kind_rate(m, rules, u, seed, "outpatient")
+        # by status too: a region whose rules are sourced for one status only (Tianjin's inpatient
+        # rule for retirees) still enters the comparison for that status
+        for kind in KINDS:
+            for status, part in groups.items():
+                row[f"{kind}_rate_{status}"] = _kind_rate(part, rules, u, seed, kind)[0]
         t = rules.settlement
         row |= {
             "inpatient_rate": inpatient,
@@ -86,6 +98,7 @@ def regional_comparison(
         "region": pl.String,
         "inpatient_rate": pl.Float64,
         "outpatient_rate": pl.Float64,
+        **{f"{k}_rate_{g}": pl.Float64 for k in KINDS for g in STATUS_GROUPS},
         "deductible_first": pl.Float64,
         "pooled_ceiling": pl.Float64,
         "missing": pl.String,
@@ -94,14 +107,18 @@ def regional_comparison(
 
 
 def disparity(regional: pl.DataFrame) -> pl.DataFrame:
-    """Per variant and kind of care, how far apart the regions' effective rates are: the number of
-    regions with a known rate, the lowest, the highest, the spread (highest − lowest) and the
-    coefficient of variation (population standard deviation / mean)."""
+    """Per variant and kind of care (all members, then in service and retired apart), how far apart
+    the regions' effective rates are: the number of regions with a known rate, the lowest, the
+    highest, the spread (highest − lowest) and the coefficient of variation (population standard
+    deviation / mean)."""
     rows = []
+    # (kind as reported, its column): all members, then each status apart
+    kinds = [(k, f"{k}_rate") for k in KINDS]
+    kinds += [(f"{k}_{g}", f"{k}_rate_{g}") for k in KINDS for g in STATUS_GROUPS]
     for vid in regional["variant"].unique(maintain_order=True).to_list():
         v = regional.filter(pl.col("variant") == vid)
-        for kind in ("inpatient", "outpatient"):
-            rates = np.array([x for x in v[f"{kind}_rate"].to_list() if x is not None], dtype=float)
+        for kind, col in kinds:
+            rates = np.array([x for x in v[col].to_list() if x is not None], dtype=float)
             known = rates.size > 0
             rows.append({
                 "variant": vid,

@@ -488,7 +488,11 @@ def render_report(r: ScenarioResult) -> str:
             [
                 ("region", "地区 / region", "t"),
                 ("inpatient_rate", "住院 / inpatient", "pct"),
+                ("inpatient_rate_in_service", "住院·在职 / in service", "pct"),
+                ("inpatient_rate_retired", "住院·退休 / retired", "pct"),
                 ("outpatient_rate", "门诊 / outpatient", "pct"),
+                ("outpatient_rate_in_service", "门诊·在职 / in service", "pct"),
+                ("outpatient_rate_retired", "门诊·退休 / retired", "pct"),
                 ("deductible_first", "起付线 / deductible", "int"),
                 ("pooled_ceiling", "封顶线 / ceiling", "int"),
                 ("missing", "缺少参数 / unknown parameter", "t"),
