@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yibao.cli.lab import app
-from yibao.errors import InputError
-from yibao.rules.retirement_age import statutory_retirement_month
 from yibao.sim.assumptions import lab_assumptions
 from yibao.sim.calibrate import calibrated_years
 from yibao.sim.demography import death_rate, gompertz_slope
@@ -23,43 +21,6 @@ from yibao.sim.metrics import concentration_index
 from yibao.sim.population import BLOCK_SIZE, build_population, population_block, population_plan
 from yibao.sim.projection import ProjectionStart, assumption_draws, exhaustion_year, project
 from yibao.sim.year import YearRules, YearSettings, person_year
-
-
-def _month(year: int, month: int) -> int:
-    return year * 12 + month - 1
-
-
-def _retire_age(born: tuple[int, int], original: int, reform: bool = True) -> tuple[int, int]:
-    months = int(statutory_retirement_month([_month(*born)], [original], reform)[0]) - _month(*born)
-    return months // 12, months % 12
-
-
-@pytest.mark.parametrize(
-    ("born", "original", "age"),
-    [
-        ((1964, 12), 60, (60, 0)),  # reached 60 before 2025: not affected
-        ((1965, 1), 60, (60, 1)),  # the decision's table: Jan–Apr 1965 → 60 years 1 month
-        ((1965, 5), 60, (60, 2)),  # May–Aug 1965 → 60 years 2 months
-        ((1976, 8), 60, (62, 11)),
-        ((1976, 9), 60, (63, 0)),  # from September 1976: 63
-        ((1975, 1), 50, (50, 1)),  # women (50): one month every two months
-        ((1984, 11), 50, (55, 0)),  # from November 1984: 55
-        ((1970, 1), 55, (55, 1)),  # women (55): one month every four months
-        ((1981, 12), 55, (58, 0)),
-    ],
-)
-def test_statutory_retirement_age_follows_the_2024_decision(
-    born: tuple[int, int], original: int, age: tuple[int, int]
-) -> None:
-    """全国人大常委会关于实施渐进式延迟法定退休年龄的决定 (2024-09-13), art. 1 and its tables."""
-    assert _retire_age(born, original) == age
-    assert _retire_age(born, original, reform=False) == (original, 0)
-
-
-def test_retirement_age_rejects_an_unknown_original_age() -> None:
-    with pytest.raises(InputError) as e:
-        statutory_retirement_month([_month(1970, 1)], [65])
-    assert "original_age" in str(e.value) and "50, 55 or 60" in str(e.value)
 
 
 def test_mortality_reproduces_the_table_life_expectancy() -> None:
