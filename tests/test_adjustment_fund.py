@@ -154,3 +154,110 @@ def test_apportion_sums_exactly_and_stays_within_a_fen_of_the_share(total: int, 
     assert int(shares.sum()) == total
     for share, w in zip(shares.tolist(), weights, strict=True):
         assert abs(share * s - total * w) < s  # |share − total·w/s| < 1 fen
+
+
+def test_the_errors_name_the_field_the_value_and_what_is_accepted() -> None:
+    cases = [
+        (
+            lambda: adjust_year(AdjustmentRule(), [0, 0], [5], [0, 0], [0, 0]),
+            "regions",
+            (2,),
+            "各地区数组长度应一致",
+            "every region array must have the same length",
+        ),
+        (
+            lambda: adjust_year(AdjustmentRule(), [0, 0], [0, -3], [0, 0], [0, 0]),
+            "income[1]",
+            -3,
+            "不能为负",
+            "must not be negative",
+        ),
+        (
+            lambda: adjust_year(AdjustmentRule(), [0, 0], [0, 0], [0, -4], [0, 0]),
+            "spending[1]",
+            -4,
+            "不能为负",
+            "must not be negative",
+        ),
+        (
+            lambda: adjust_year(AdjustmentRule(), [0, 0], [0, 0], [0, 0], [0, -5]),
+            "retirees[1]",
+            -5,
+            "不能为负",
+            "must not be negative",
+        ),
+        (
+            lambda: adjust_year(AdjustmentRule(), [0], [0], [0], [0], fund_opening=-6),
+            "fund_opening",
+            -6,
+            "不能为负",
+            "must not be negative",
+        ),
+        (
+            lambda: apportion(5, [1, -7]),
+            "weights",
+            [1, -7],
+            "份额与总额不能为负",
+            "total and weights must not be negative",
+        ),
+        (
+            lambda: AdjustmentRule(levy_rate=-0.1),
+            "levy_rate",
+            -0.1,
+            "应在 0 到 1 之间",
+            "must be between 0 and 1",
+        ),
+        (
+            lambda: AdjustmentRule(allocation="x"),
+            "allocation",
+            "x",
+            "应为 deficit 或 retirees",  # type: ignore[arg-type]
+            "must be one of ('deficit', 'retirees')",
+        ),
+        (
+            lambda: AdjustmentRule(reserve_months=121),
+            "reserve_months",
+            121,
+            "应在 0 到 120 之间",
+            "must be 0–120",
+        ),
+    ]
+    for call, field, value, zh, en in cases:
+        with pytest.raises(InputError) as e:
+            call()
+        assert (e.value.field, e.value.value) == (field, value)
+        assert (
+            str(e.value)
+            == f"字段 {field} 的值 {value!r} 无效：{zh} / field {field}: invalid value {value!r}: {en}"
+        )
+
+
+def test_rule_boundaries_are_accepted() -> None:
+    for rule in (
+        AdjustmentRule(levy_rate=0),
+        AdjustmentRule(levy_rate=1),
+        AdjustmentRule(reserve_months=0),
+        AdjustmentRule(reserve_months=120),
+        AdjustmentRule(allocation="retirees"),
+    ):
+        assert adjust_year(rule, [0], [100], [0], [1]).closing.dtype == np.int64
+
+
+def test_largest_remainders_not_largest_shares_get_the_spare_fen() -> None:
+    """10 fen by 5 : 3 is 6.25 : 3.75; the spare fen goes to the larger remainder (the second)."""
+    assert apportion(10, [5, 3]).tolist() == [6, 4]
+    assert apportion(1, [1, 3]).tolist() == [0, 1]  # one fen is still shared
+    assert apportion(0, [1, 2]).dtype == np.int64 and apportion(4, [0, 0]).dtype == np.int64
+
+
+def test_a_levy_on_an_income_beyond_floating_point_is_exact() -> None:
+    """10¹⁸ + 1 fen at 100% is itself: float arithmetic would give 10¹⁸."""
+    big = 10**18 + 1
+    a = adjust_year(AdjustmentRule(levy_rate=1.0), [0], [big], [0], [0])
+    assert int(a.levy[0]) == big and a.fund_closing == big and int(a.closing[0]) == 0
+
+
+def test_the_first_negative_value_is_named_not_the_first_zero() -> None:
+    with pytest.raises(InputError) as e:
+        adjust_year(AdjustmentRule(), [0, 0, 0], [0, 0, -1], [0, 0, 0], [0, 0, 0])
+    assert e.value.field == "income[2]"

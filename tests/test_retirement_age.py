@@ -55,3 +55,19 @@ def test_the_rise_is_monotone_and_capped() -> None:
         assert (np.diff(ages) >= 0).all() and ages.max() == cap * 12 and ages.min() == original * 12
         before = births + original * 12 < 2025 * 12  # reached the original age before 2025
         assert (ages[before] == original * 12).all()
+
+
+def test_months_are_whole_and_the_bad_original_age_is_named_with_its_place() -> None:
+    """A man born May 1970 reached 60 in May 2030, 64 months after January 2025: 64 // 4 + 1 = 17
+    months later, at 61 years 5 months; a woman (50) born March 1984, 110 months after: 110 // 2 + 1
+    = 56 months, at 54 years 8 months."""
+    out = statutory_retirement_month([_month(1970, 5), _month(1984, 3)], [60, 50])
+    assert out.dtype == np.int64
+    assert out.tolist() == [_month(1970, 5) + 61 * 12 + 5, _month(1984, 3) + 54 * 12 + 8]
+    with pytest.raises(InputError) as e:
+        statutory_retirement_month([_month(1970, 1), _month(1971, 1)], [60, 65])
+    assert (e.value.field, e.value.value) == ("original_age[1]", 65)
+    assert str(e.value) == (
+        "字段 original_age[1] 的值 65 无效：应为 50、55 或 60 / "
+        "field original_age[1]: invalid value 65: must be 50, 55 or 60"
+    )

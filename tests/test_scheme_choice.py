@@ -24,7 +24,9 @@ MARCH = dt.date(2025, 3, 1)
 def test_the_employee_option_is_priced_credited_and_settled_by_the_work_regions_rules() -> None:
     """Beijing's flexible base from 2024-07 is 70% of 35283 / 3 = 8232.7 → 8233 yuan; at 7% that is
     576.31 a month, 6,915.72 a year; the fixture's 2% account credit is 164.66 a month, 1,975.92 a
-    year. The typical admission (12,175 yuan, level 3) pays (12,175 − 1,300) × 85% = 9,243.75."""
+    year. The typical admission (12,175 yuan, level 3), with the fixture's pooled ceiling lowered to
+    10,000 yuan of cost, is paid (10,000 − 1,300) × 85% = 7,395 by the pooled fund and
+    (12,175 − 10,000) × 85% = 1,848.75 by the large-amount fund: 9,243.75 together."""
     employee = compare_schemes(WORK, HUKOU, MARCH, 600_000)[0]
     assert employee.scheme == "employee_at_work" and employee.region.startswith("择险测试工作地")
     assert employee.cost_year_fen == 691_572
@@ -32,6 +34,11 @@ def test_the_employee_option_is_priced_credited_and_settled_by_the_work_regions_
     assert employee.reimbursement_fen == 924_375 and TYPICAL_ADMISSION_FEN == 1_217_500
     assert employee.waiting_months == 6
     assert employee.unknown == []
+
+
+def test_where_no_hukou_condition_applies_the_employee_option_is_open() -> None:
+    """The hukou fixture inherits the national baseline's ``none`` (国办发〔2024〕38号)."""
+    assert compare_schemes(HUKOU, WORK, MARCH, 600_000)[0].hukou_allowed is True
 
 
 @pytest.mark.parametrize(
