@@ -195,3 +195,48 @@ def test_a_pool_like_the_nation_is_the_nation_scaled(start: ProjectionStart) -> 
     )
     for col in ("members", "retired", "pooled_income", "pooled_spending"):
         assert np.allclose(pool[col].to_numpy(), 0.25 * nation[col].to_numpy(), rtol=1e-9), col
+
+
+def test_new_form_workers_from_an_extract_pay_the_new_form_rule_where_a_region_has_one(
+    start: ProjectionStart, tmp_path: Path
+) -> None:
+    """Seed 002's category (reforms/new_form_category.yaml, from 2025): the extract's
+    ``new_form_in_service`` members are flexible workers in service to the lab; without a new-form
+    rule they pay exactly as flexible workers (DOMAIN.md §1), under the category the new-form rule
+    (rules/contribution.py, person type new_form); nobody else's contribution moves."""
+    from yibao.rules.contribution import FLEXIBLE, NEW_FORM, assess_contributions
+    from yibao.sim.extract import load_extract
+    from yibao.sim.funds import lab_policy
+    from yibao.sim.metrics import NEW_FORM_NAME, person_frame
+    from yibao.sim.year import YearRules, YearSettings, contributions_year, person_year
+
+    _write_extract(start, tmp_path / "m.parquet")
+    frame = pl.read_parquet(tmp_path / "m.parquet")
+    flexible = np.flatnonzero((frame["status"] == "flexible_in_service").to_numpy())
+    marked = flexible[::2]
+    status = frame["status"].to_numpy().copy()
+    status[marked] = "new_form_in_service"
+    frame.with_columns(pl.Series("status", status)).write_parquet(tmp_path / "m.parquet")
+    m = sample_columns(load_extract(tmp_path / "m.parquet", 2024))
+    assert m["new_form"].sum() == marked.size > 0 and (m["status"][marked] == 1).all()
+
+    ratio = start.calibrated.base_ratio
+    base = contributions_year(m, YearRules.build(lab_policy(), 2025), ratio)
+    rules = YearRules.build(lab_policy(("new_form_category",)), 2025)
+    reform = contributions_year(m, rules, ratio)
+    monthly = np.round(m["wage_fen"][marked] / 12 * ratio).astype(np.int64)
+    as_flexible = assess_contributions(monthly, np.full(marked.size, FLEXIBLE, np.int8), rules.contribution)
+    as_new_form = assess_contributions(monthly, np.full(marked.size, NEW_FORM, np.int8), rules.contribution)
+    assert (base["individual"][marked] == as_flexible.individual_total_fen * 12).all()
+    assert (reform["individual"][marked] == as_new_form.individual_total_fen * 12).all()
+    assert (reform["individual"][marked] != base["individual"][marked]).any()
+    others = np.ones(m["status"].size, bool)
+    others[marked] = False
+    for k in ("employer", "individual", "account_credit"):
+        assert (reform[k][others] == base[k][others]).all(), k
+    kept = m | {
+        f"r_{k}": v
+        for k, v in person_year(m, rules, YearSettings(ratio, start.calibrated.utilisation), 1, 0).items()
+    }
+    names = person_frame(kept)["status_name"].to_numpy()
+    assert (names[marked] == NEW_FORM_NAME).all() and NEW_FORM_NAME not in set(names[others])

@@ -75,10 +75,13 @@ def test_keys_and_regions_are_checked(demo: Engine, tmp_path: Path) -> None:
         run(demo, lambda s: lab_extract(s, SYSTEM, DEMO_REGION, 1999, KEY))
 
 
-def test_new_form_workers_are_written_as_flexible_workers(demo: Engine) -> None:
+def test_new_form_workers_are_written_as_such_and_read_as_flexible_workers(
+    demo: Engine, tmp_path: Path
+) -> None:
     """They pay alone, as flexible workers do (rules/contribution.py; DOMAIN.md §1: they enroll as
-    flexible workers today), and the statistics the lab is calibrated to count them among flexible
-    workers; written as unit members they would be charged an employer's share in the lab."""
+    flexible workers today): the extract names them ``new_form_in_service`` and the lab reads them
+    as flexible workers in service, marked new-form — never as unit members, who would be charged an
+    employer's share."""
     import datetime as dt
     import random
 
@@ -89,14 +92,31 @@ def test_new_form_workers_are_written_as_flexible_workers(demo: Engine) -> None:
     with Session(demo) as s:
         for i in range(2):
             number = synthetic_resident_id(rng, dt.date(1992, 3, 1 + i), "male")
-            p = Person(id_kind="resident", id_number=number, name=f"骑手{i}", sex="male",
-                       birth_date=dt.date(1992, 3, 1 + i), hukou_region=DEMO_REGION)
+            p = Person(
+                id_kind="resident",
+                id_number=number,
+                name=f"骑手{i}",
+                sex="male",
+                birth_date=dt.date(1992, 3, 1 + i),
+                hukou_region=DEMO_REGION,
+            )
             s.add(p)
             s.flush()
-            s.add(Enrollment(person_id=p.id, region_code=DEMO_REGION, scheme="employee", category="new_form",
-                             start_month=202401, status="active"))
+            s.add(
+                Enrollment(
+                    person_id=p.id,
+                    region_code=DEMO_REGION,
+                    scheme="employee",
+                    category="new_form",
+                    start_month=202401,
+                    status="active",
+                )
+            )
             numbers.append(number)
         s.commit()
     frame, _ = run(demo, lambda s: lab_extract(s, SYSTEM, DEMO_REGION, 2024, KEY, k=2))
     riders = frame.filter(frame["pseudonym"].is_in([pseudonym(KEY, n) for n in numbers]))
-    assert riders.height == 2 and set(riders["status"]) == {"flexible_in_service"}
+    assert riders.height == 2 and set(riders["status"]) == {"new_form_in_service"}
+    frame.write_parquet(tmp_path / "x.parquet")
+    lab = load_extract(tmp_path / "x.parquet", 2024)
+    assert lab["new_form"].sum() == 2 and set(lab.filter(lab["new_form"])["status"]) == {1}

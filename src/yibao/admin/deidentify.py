@@ -8,8 +8,9 @@ coarsened to the year (1 July); wages to the nearest 1,000 yuan, pensions to 100
 quasi-identifiers (5-year age band at the year's end, sex, status) holds at least ``k`` people
 (default 5): rows of smaller groups are left out and counted. The extract is audited.
 
-New-form workers (新就业形态) are written as flexible workers: they pay alone, and the lab's
-statuses follow the published statistics, which count them among flexible workers.
+New-form workers (新就业形态) are written as ``new_form_in_service``: they pay alone, and the lab
+counts them among flexible workers in service, as the published statistics do, while knowing them
+apart for the new-form rule.
 
 What the register does not hold is an assumption, labelled in the manifest: a woman's statutory
 retirement age before the 2025 rise is taken as 50 (worker), since the register does not record
@@ -94,12 +95,11 @@ def _round_fen(fen: int, unit: int) -> int:
     return (fen + unit // 2) // unit * unit
 
 
-# New-form workers pay alone, as flexible workers do (rules/contribution.py), and the published
-# statistics the lab is calibrated to count them among flexible workers (灵活就业人员等): the lab has
-# no status of its own for them, so they go where they pay, not with unit members.
+# New-form workers pay alone, as flexible workers do (rules/contribution.py): the lab counts them
+# among flexible workers in service (as the statistics do) and knows them apart (yibao.sim.extract).
 _STATUS = {
     "in_service": "unit_in_service",
-    "new_form": "flexible_in_service",
+    "new_form": "new_form_in_service",
     "flexible": "flexible_in_service",
 }
 

@@ -5,8 +5,8 @@
 ============== ========= ==========================================================================
 column         type      meaning
 ============== ========= ==========================================================================
-status         string    ``unit_in_service`` | ``flexible_in_service`` | ``unit_retired`` |
-                         ``flexible_retired``
+status         string    ``unit_in_service`` | ``flexible_in_service`` |
+                         ``new_form_in_service`` | ``unit_retired`` | ``flexible_retired``
 sex            string    ``male`` | ``female``
 birth_date     date      date of birth
 original_age   int       statutory age before the 2025 rise: 60 (men), 50 or 55 (women)
@@ -16,6 +16,11 @@ months_paid    int       months of contributions so far (in service), optional, 
                          month since age 20
 weight         float     persons the row stands for, optional, default 1
 ============== ========= ==========================================================================
+
+``new_form_in_service`` marks new-form workers (新就业形态劳动者, as the register records them): the
+lab counts them as flexible workers in service and charges them the region's new-form rule where
+it has one (``contribution.new_form.*`` known, e.g. under the ``new_form_category`` reform), the
+flexible rule where it has none (they enroll as flexible workers today, DOMAIN.md §1).
 
 Every row is checked; the first bad value is a bilingual error naming the column, the row and
 what is accepted, and nothing is loaded.
@@ -31,7 +36,7 @@ import polars as pl
 
 from yibao.errors import InputError
 from yibao.rules.retirement_age import ORIGINAL_AGES
-from yibao.sim.population import COLUMNS, STATUSES
+from yibao.sim.population import COLUMNS, NEW_FORM_STATUS, STATUSES
 
 __all__ = ["REQUIRED", "load_extract"]
 
@@ -63,12 +68,10 @@ def load_extract(path: str | Path, year: int) -> pl.DataFrame:
         )
     n = df.height
     status_text = df["status"].cast(pl.String).to_list()
-    codes = {s: i for i, s in enumerate(STATUSES)}
+    codes = {s: i for i, s in enumerate(STATUSES)} | {NEW_FORM_STATUS: STATUSES.index("flexible_in_service")}
     for i, s in enumerate(status_text):
         if s not in codes:
-            raise _bad(
-                "status", i, s, f"应为 {' | '.join(STATUSES)}", f"must be one of {', '.join(STATUSES)}"
-            )
+            raise _bad("status", i, s, f"应为 {' | '.join(codes)}", f"must be one of {', '.join(codes)}")
     sex = df["sex"].cast(pl.String).to_list()
     for i, s in enumerate(sex):
         if s not in ("male", "female"):
@@ -118,6 +121,7 @@ def load_extract(path: str | Path, year: int) -> pl.DataFrame:
             "wage_fen": np.round(money["wage_yuan"] * 100).astype(np.int64),
             "pension_fen": np.round(money["pension_yuan"] * 100).astype(np.int64),
             "weight": money["weight"],
+            "new_form": np.array([s == NEW_FORM_STATUS for s in status_text], dtype=np.bool_),
         }
     )
     return out.select(COLUMNS)

@@ -45,6 +45,7 @@ STATUS_NAMES: Final = (
     "单位退休 / unit retired",
     "灵活就业退休 / flexible retired",
 )
+NEW_FORM_NAME: Final = "新就业形态在职 / new-form in service"
 UNCHANGED_FEN: Final = 100
 
 
@@ -74,8 +75,16 @@ def person_frame(kept: dict[str, np.ndarray], wage_index: float = 1.0) -> pl.Dat
     return frame.with_columns(
         pl.Series("age_band", np.asarray(bands)[band]),
         pl.Series("decile", _deciles(income, kept["weight"])),
-        pl.Series("status_name", np.asarray(STATUS_NAMES)[kept["status"]]),
+        pl.Series("status_name", _status_names(kept)),
     )
+
+
+def _status_names(kept: dict[str, np.ndarray]) -> np.ndarray:
+    """The status of each record by name; new-form workers apart from the other flexible workers."""
+    names: np.ndarray = np.asarray(STATUS_NAMES)[kept["status"]]
+    if "new_form" in kept:
+        names = np.where(kept["new_form"] & (kept["status"] == 1), NEW_FORM_NAME, names)
+    return names
 
 
 def _ranks(income: F64, weight: F64) -> F64:

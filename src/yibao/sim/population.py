@@ -30,6 +30,7 @@ __all__ = [
     "ASSUMPTIONS",
     "BLOCK_SIZE",
     "COLUMNS",
+    "NEW_FORM_STATUS",
     "STATUSES",
     "InsuredCounts",
     "PopulationPlan",
@@ -257,6 +258,7 @@ def population_block(plan: PopulationPlan, block: int) -> dict[str, np.ndarray]:
         "wage_fen": np.round(wage * 100).astype(np.int64),
         "pension_fen": np.round(pension * 100).astype(np.int64),
         "weight": weights[status],
+        "new_form": np.zeros(n, dtype=np.bool_),
     }
 
 
@@ -271,7 +273,12 @@ COLUMNS: Final = (
     "wage_fen",
     "pension_fen",
     "weight",
+    "new_form",
 )
+#: The extract status of new-form workers in service (新就业形态劳动者): status 1 (flexible in
+#: service, where the statistics count them) with ``new_form`` set. The synthetic population has
+#: none: the published figures do not split them out.
+NEW_FORM_STATUS: Final = "new_form_in_service"
 
 
 def build_population(

@@ -150,6 +150,10 @@ def _entrants(
     w = m["weight"] * in_service
     flexible_share = float(w[m["status"] == 1].sum() / w.sum())
     status = (rng.random(count) < flexible_share).astype(np.int8)
+    # new-form workers among the flexible entrants as among today's flexible members
+    flexible = m["status"] == 1
+    new_form = m.get("new_form", np.zeros(flexible.size, np.bool_))
+    new_form_share = float(w[flexible & new_form].sum()) / max(float(w[flexible].sum()), 1e-300)
     male = rng.random(count) < 0.5
     original = np.where(male, 60, np.where(rng.random(count) < women_50_share, 50, 55)).astype(np.int8)
     age = rng.uniform(18, 30, count)
@@ -173,6 +177,7 @@ def _entrants(
         "wage_fen": wage,
         "pension_fen": np.zeros(count, np.int64),
         "weight": np.full(count, weight),
+        "new_form": (status == 1) & (rng.random(count) < new_form_share),
     }
 
 

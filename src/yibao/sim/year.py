@@ -37,6 +37,7 @@ from yibao.rules.classes import STATUS_INDEX, benefit_class, class_settings
 from yibao.rules.contribution import (
     FLEXIBLE,
     IN_SERVICE,
+    NEW_FORM,
     RETIREE,
     ContributionParams,
     assess_contributions,
@@ -96,6 +97,12 @@ class YearRules:
     def contribution(self) -> ContributionParams:
         return ContributionParams.from_snapshot(self.snapshot)
 
+    @cached_property
+    def new_form_category(self) -> bool:
+        """Whether the policy has a rule of its own for new-form workers (its rate is known);
+        without one they pay as the flexible workers they enroll as today (DOMAIN.md §1)."""
+        return bool(self.snapshot["contribution.new_form.rate"].known)
+
 
 @dataclass(frozen=True)
 class YearSettings:
@@ -113,6 +120,8 @@ def contributions_year(
     ``individual``, ``retiree``, ``account_credit``."""
     status = m["status"]
     ptype = _PTYPE[status]
+    if rules.new_form_category and "new_form" in m:
+        ptype = np.where(m["new_form"] & (status == 1), np.int8(NEW_FORM), ptype).astype(np.int8)
     monthly = np.round(m["wage_fen"] / 12 * base_ratio).astype(np.int64)
     cols = assess_contributions(monthly, ptype, rules.contribution)
     credits = credit_accounts(
