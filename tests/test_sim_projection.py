@@ -140,7 +140,8 @@ def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> N
     scenario = tmp_path / "s.yaml"
     scenario.write_text(
         "name_zh: 测试\nname_en: Test\nagents: 2000\ndraws: 3\nend_year: 2035\n"
-        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n",
+        "variants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n"
+        "  - {id: flexible_rate_cut, reforms: [flexible_rate_cut]}\n",
         encoding="utf-8",
     )
     out = tmp_path / "out"
@@ -153,7 +154,12 @@ def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> N
     for text in ("校准", "Calibration", "曾益", "account_phase_out", "Kakwani", "北京市 / Beijing"):
         assert text in report
     paths = pl.read_parquet(out / "paths.parquet")
-    assert set(paths["variant"]) == {"baseline", "no_retirement_rise", "account_phase_out"}
+    assert set(paths["variant"]) == {
+        "baseline",
+        "no_retirement_rise",
+        "account_phase_out",
+        "flexible_rate_cut",
+    }
     assert paths["draw"].n_unique() == 3 and paths["year"].max() == 2035
     # unit members pay the composite's 6% + 2% of their declared bases; this year's fair rate is lower
     # (they carry the retirees: pay-as-you-go)
@@ -163,6 +169,16 @@ def test_lab_run_writes_a_self_contained_report_and_resumes(tmp_path: Path) -> N
     assert fair["rate_paid"][0] == pytest.approx(0.08, abs=1e-4) and 0 < fair["fair_rate"][0] < 0.08
     first_year = pl.read_parquet(out / "first_year.parquet").filter(pl.col("variant") == "account_phase_out")
     assert first_year["change_pooled_income"][0] == pytest.approx(-first_year["change_account_credits"][0])
+    # a cut in contributions the budget could pay instead: the subsidy equals what the fund gives up
+    cut = (
+        pl.read_parquet(out / "first_year.parquet")
+        .filter(pl.col("variant") == "flexible_rate_cut")
+        .row(0, named=True)
+    )
+    assert (
+        cut["change_contributions"] < 0 and cut["subsidy_to_keep_fund_whole"] == -cut["change_contributions"]
+    )
+    assert first_year["subsidy_to_keep_fund_whole"][0] == 0.0  # stopping credits moves money, cuts none
     part = out / "parts" / "baseline__0002.parquet"
     stamp = part.stat().st_mtime_ns
     again = runner.invoke(app, ["run", str(scenario), "--out", str(out)])

@@ -422,13 +422,17 @@ def render_report(r: ScenarioResult) -> str:
                 ("pooled_spending", "统筹支出 / pooled spending", "int"),
                 ("change_account_credits", "Δ 划账 / Δ credits", "int"),
                 ("change_pooled_income", "Δ 统筹收入 / Δ pooled income", "int"),
+                ("subsidy_to_keep_fund_whole", "财政补贴以保基金 / subsidy to keep the fund whole", "int"),
             ],
         )
     )
     parts.append(
         '<p class="note">亿元, central draw. When crediting stops, what no longer enters the accounts '
         "enters the "
-        "pooled fund: Δ pooled income = −Δ account credits (tested to the fen on the records).</p>"
+        "pooled fund: Δ pooled income = −Δ account credits (tested to the fen on the records). "
+        "A reform that lowers contributions (the flexible workers' rate cut) could instead be paid by "
+        "the budget (seed 000: flexible workers' rates set actuarially, or subsidised): the last column "
+        "is what that subsidy would cost in the year, the fund then unchanged.</p>"
     )
     parts.append("<h2>5. 分配 / Who pays and who benefits</h2>")
     parts.append(

@@ -387,6 +387,10 @@ def _summarise(
             (pl.col(c) - b[c]).alias(f"change_{c}")
             for c in ("contributions", "account_credits", "pooled_income", "pooled_spending")
         )
+    ).with_columns(
+        # seed 000: flexible workers' rates set actuarially "or subsidised" — a cut in contributions
+        # the budget paid instead would keep the fund whole at this cost
+        (-pl.col("change_contributions")).clip(lower_bound=0).alias("subsidy_to_keep_fund_whole")
     )
     # the same people and claims under each region's rules in the compare year, and under each
     # variant's reforms laid on every region they apply to (seed 000: unify the regions' rules)
