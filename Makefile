@@ -46,8 +46,9 @@ system:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	  --no-install-recommends $$missing >/dev/null || { echo "installing $$missing failed"; exit 1; }; fi
 
+# --durations: the CI log names the slowest tests (the test command must stay under 20 minutes)
 unit: $(STAMP) postgres system
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 bench-quick: $(STAMP)
 	$(BIN)/yibao bench --quick
