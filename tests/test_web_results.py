@@ -170,3 +170,123 @@ def test_the_admin_manages_accounts_and_tokens_from_the_page(site: dict[str, Any
     )
     # no one else manages accounts
     assert signed_in(site, "op.bj").get("/staff/users").status_code == 403
+
+
+def _csrf(c: TestClient) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/lab").text)
+    assert m, "no form token on /lab"
+    return m.group(1)
+
+
+SMALL = "name_zh: 小\nname_en: Small\nagents: 1000\ndraws: 1\nend_year: 2026\n"
+
+
+def test_an_analyst_starts_a_run_from_the_page_and_reads_it_when_done(site: dict[str, Any]) -> None:
+    """The pages start ``yibao lab run`` in the background (one at a time, low priority) and show its
+    progress until the results are there; the start is audited."""
+    import json
+    import time
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from yibao.db.models.audit import AuditEvent
+
+    c = signed_in(site, "analyst1")
+    assert 'id="lab-form"' in c.get("/lab").text
+    r = c.post(
+        "/lab", data={"name": "web-small", "scenario": SMALL, "csrf_token": _csrf(c)}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/lab/web-small"), r.text[:300]
+    folder = Path(site["app"].state.data_dir) / "lab" / "web-small"
+    deadline = time.monotonic() + 300
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        if (folder / "progress.json").exists():
+            state = json.loads((folder / "progress.json").read_text())
+            if state["state"] in ("done", "failed"):
+                break
+        time.sleep(1)
+    assert state.get("state") == "done", (folder / "run.log").read_text()[-2000:]
+    page = c.get("/lab/web-small")
+    assert page.status_code == 200 and 'data-variant="baseline"' in page.text
+    assert "web-small" in c.get("/lab").text
+    with Session(site["engine"]) as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "lab.run")).all()
+    assert [(e.actor, e.subject_id) for e in events] == [("user:analyst1", "web-small")]
+
+
+@pytest.mark.parametrize(
+    ("name", "scenario", "field", "accepted"),
+    [
+        ("bad name", SMALL, "name", "one folder name"),
+        (
+            "bad-reform",
+            "variants:\n  - {id: mine, reforms: [/etc/passwd]}\n",
+            "variants[0].reforms",
+            "the shipped reforms only",
+        ),
+        (
+            "extract",
+            "pools:\n  - {id: a, members_share: 0.1}\n  - {id: b, extract: /etc/hosts, balance_months: 1}\n",
+            "pools[1].extract",
+            "may not read files on the server",
+        ),
+        ("big", "agents: 300000\n", "agents/draws", "at most 200000 records"),
+        ("badyaml", "agents: [\n", "SCENARIO", "not valid YAML"),
+    ],
+)
+def test_a_scenario_the_pages_may_not_run_is_refused_and_nothing_starts(
+    site: dict[str, Any], name: str, scenario: str, field: str, accepted: str
+) -> None:
+    c = signed_in(site, "analyst1")
+    r = c.post(
+        "/lab", data={"name": name, "scenario": scenario, "csrf_token": _csrf(c)}, follow_redirects=False
+    )
+    assert r.status_code == 422 and field in r.text and accepted in r.text, r.text[-800:]
+    assert not (Path(site["app"].state.data_dir) / "lab" / name).exists()
+
+
+def test_a_shipped_reform_by_path_is_still_refused_from_the_pages(
+    site: dict[str, Any], tmp_path: Path
+) -> None:
+    """A reform file that exists on the server is a server file: the pages take reform ids only."""
+    from importlib import resources
+
+    path = resources.files("yibao.policy").joinpath("params/reforms/personal_oop_cap.yaml")
+    c = signed_in(site, "analyst1")
+    scenario = f"variants:\n  - {{id: cap, reforms: ['{path}']}}\n"
+    r = c.post("/lab", data={"name": "by-path", "scenario": scenario, "csrf_token": _csrf(c)})
+    assert r.status_code == 422 and "the shipped reforms only" in r.text
+
+
+def test_one_run_at_a_time_and_only_analysts_start_them(site: dict[str, Any]) -> None:
+    import datetime as dt
+    import json
+
+    going = Path(site["app"].state.data_dir) / "lab" / "going"
+    going.mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    (going / "progress.json").write_text(
+        json.dumps({"state": "running", "done": 3, "total": 9, "updated": now})
+    )
+    try:
+        c = signed_in(site, "analyst1")
+        page = c.get("/lab/going")
+        assert page.status_code == 200 and 'data-state="running"' in page.text and "3 / 9" in page.text
+        r = c.post("/lab", data={"name": "second", "scenario": SMALL, "csrf_token": _csrf(c)})
+        assert r.status_code == 422 and "one at a time" in r.text
+        old = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+        (going / "progress.json").write_text(
+            json.dumps({"state": "running", "done": 3, "total": 9, "updated": old})
+        )
+        assert 'data-state="stopped"' in c.get("/lab/going").text
+    finally:
+        (going / "progress.json").unlink()
+        going.rmdir()
+    op = signed_in(site, "op.bj")
+    assert 'id="lab-form"' not in op.get("/lab").text
+    refused = op.post("/lab", data={"name": "x", "scenario": SMALL, "csrf_token": _csrf(op)})
+    assert refused.status_code == 403 and "lab.run" in refused.text

@@ -71,6 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gateway.use": frozenset({"provider"}),  # a hospital system's token: the platform messages only
     "worklist.read": frozenset({"operator", "auditor"}),  # precise enrollment's lists, by region
     "lab.read": frozenset({"analyst", "auditor", "operator"}),  # aggregates only
+    "lab.run": frozenset({"analyst"}),  # start a lab scenario from the pages (shipped reforms only)
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -78,6 +79,19 @@ def calibrate_cmd(
                           + (f" (tolerance {TOLERANCE:.0%})" if role == "fit" else ""))
 
 
+def _progress(target: Path, state: str, done: int, total: int, error: str = "") -> None:
+    """``progress.json`` in the run folder: what the /lab pages show of a run still going (or
+    stopped), written atomically."""
+    import datetime as dt
+    import json
+    import os
+
+    tmp = target / "progress.json.tmp"
+    tmp.write_text(json.dumps({"state": state, "done": done, "total": total, "error": error,
+                               "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}))
+    os.replace(tmp, target / "progress.json")
+
+
 @app.command("run")
 @guard
 def run_cmd(
@@ -87,8 +101,6 @@ def run_cmd(
 ) -> None:
     """运行场景：基线与改革、预测到 2050、HTML 报告与 Parquet 结果 / run a scenario: baseline and
     reforms projected with ranges, an HTML report and Parquet results (resumable)."""
-    from pathlib import Path
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from yibao.sim.report import render_report
@@ -96,16 +108,24 @@ def run_cmd(
 
     spec = load_scenario(scenario)
     target = Path(out)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
-        task = bar.add_task("预测 / projecting (variant × draw)", total=None)
+    target.mkdir(parents=True, exist_ok=True)
+    _progress(target, "running", 0, 0)
+    try:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("预测 / projecting (variant × draw)", total=None)
 
-        def step(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+                _progress(target, "running", done, total)
 
-        result = run_scenario(spec, target, fresh=fresh, progress=step)
-    report = target / "report.html"
-    report.write_text(render_report(result), encoding="utf-8")
+            result = run_scenario(spec, target, fresh=fresh, progress=step)
+        report = target / "report.html"
+        report.write_text(render_report(result), encoding="utf-8")
+    except BaseException as e:  # the web page shows a run that stopped; the guard reports the error
+        _progress(target, "failed", 0, 0, f"{type(e).__name__}: {e}"[:500])
+        raise
+    _progress(target, "done", 1, 1)
     console = Console(highlight=False)
     table = Table("variant / 方案", "runs out (central) / 耗尽年份", "first deficit / 当期赤字",
                   title=spec.name_zh)

@@ -6,7 +6,11 @@ The service reads them from its data folder (``YIBAO_DATA_DIR``, default ``./yib
   worklist, ``summary.json``; IDs masked unless written with ``--full-ids``). ``/worklists`` lists
   the runs with their summaries; ``/worklists/<run>/<code>`` pages through one list with its
   filter by priority. Staff see only the runs of their regions (the summary names its region).
-- ``lab/<run>/`` — what ``yibao lab run SCENARIO --out DIR`` writes. ``/lab`` lists the runs;
+- ``lab/<run>/`` — what ``yibao lab run SCENARIO --out DIR`` writes. An analyst can start one from
+  ``/lab`` (:func:`lab_start`): the scenario is checked as the CLI checks it, limited to the shipped
+  reforms and to no server file, and run by the same CLI in a background process at low priority,
+  one at a time; its ``progress.json`` is what the page shows until the results are there. ``/lab``
+  lists the runs;
   ``/lab/<run>`` shows when the pooled fund runs out under each variant (central, 10th and 90th
   percentile of the draws), the balance paths as a chart, winners and losers by income decile, and
   the scenario's pools alone and with the adjustment fund (调剂金) if it has any; the
@@ -19,15 +23,20 @@ ever read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from yibao.admin import audit
 from yibao.api.deps import Offset, call
@@ -264,6 +273,90 @@ def _lab_run(folder: Path, lang: str) -> dict[str, Any]:
     }
 
 
+#: What the start form offers: the seeds' first proposal against the baseline, a minute's run.
+LAB_EXAMPLE = (
+    "name_zh: 淡化个人账户\nname_en: Phase out individual accounts\nagents: 20000\ndraws: 20\n"
+    "end_year: 2050\nvariants:\n  - {id: account_phase_out, reforms: [account_phase_out]}\n"
+)
+#: Limits of a run started from the pages: the service's two cores are shared with the counter.
+WEB_MAX_AGENTS, WEB_MAX_DRAWS = 200_000, 50
+#: A run whose progress has not moved for this long is taken as stopped (the process died).
+STALE = dt.timedelta(minutes=15)
+Name = Annotated[str, Form(max_length=100)]
+ScenarioText = Annotated[str, Form(max_length=20_000)]
+CSRF = Annotated[str, Form(max_length=128)]
+
+
+def _progress(folder: Path) -> dict[str, Any] | None:
+    f = folder / "progress.json"
+    if not f.exists():
+        return None
+    try:
+        state: dict[str, Any] = json.loads(f.read_text())
+    except ValueError:  # being replaced: read again next time
+        return None
+    updated = dt.datetime.fromisoformat(state.get("updated", "1970-01-01T00:00:00+00:00"))
+    state["stale"] = state.get("state") == "running" and dt.datetime.now(dt.UTC) - updated > STALE
+    return state
+
+
+def _in_progress(request: Request) -> list[dict[str, Any]]:
+    """Runs with a progress file and no results yet: going, stopped or failed."""
+    out = []
+    for f in _runs(request, "lab", "progress.json"):
+        state = _progress(f)
+        if state is not None and not (f / "exhaustion.parquet").exists():
+            out.append({"name": f.name} | state)
+    return out
+
+
+def _web_scenario(text: str) -> Any:
+    """The scenario as ``yibao lab run`` checks it, plus the pages' limits: shipped reforms only, no
+    server file (an extract or a reform path: refused before any file is looked at, so the answer
+    says nothing of what the server holds), and a size the shared service can carry."""
+    import yaml
+
+    from yibao.policy.registry import default_registry
+    from yibao.sim.scenario import load_scenario
+
+    shipped = {f.reform.id for f in default_registry().reforms() if f.reform is not None}
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raw = None  # load_scenario names the problem
+    if isinstance(raw, dict):
+        for i, v in enumerate(raw.get("variants") or []):
+            for r in (v.get("reforms") or []) if isinstance(v, dict) else []:
+                if r not in shipped:
+                    raise InputError(
+                        f"variants[{i}].reforms",
+                        r,
+                        "网页提交的场景只能使用内置改革",
+                        "a scenario from the pages may use the shipped reforms only",
+                    )
+        for i, pool in enumerate(raw.get("pools") or []):
+            if isinstance(pool, dict) and "extract" in pool:
+                raise InputError(
+                    f"pools[{i}].extract",
+                    "…",
+                    "网页提交的场景不能读取服务器上的文件",
+                    "a scenario from the pages may not read files on the server",
+                )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scenario.yaml"
+        path.write_text(text, encoding="utf-8")
+        spec = load_scenario(path)
+    if spec.agents > WEB_MAX_AGENTS or spec.draws > WEB_MAX_DRAWS:
+        raise InputError(
+            "agents/draws",
+            f"{spec.agents}/{spec.draws}",
+            f"网页运行最多 {WEB_MAX_AGENTS} 条记录、{WEB_MAX_DRAWS} 次抽样；更大的请用命令行",
+            f"a run from the pages takes at most {WEB_MAX_AGENTS} records and {WEB_MAX_DRAWS} "
+            "draws; use the command line for more",
+        )
+    return spec
+
+
 @router.get("/lab", response_class=HTMLResponse)
 @view("lab.read")
 def lab_runs(request: Request, p: Principal) -> Response:
@@ -271,16 +364,69 @@ def lab_runs(request: Request, p: Principal) -> Response:
         {"name": f.name, "variants": sorted(pl.read_parquet(f / "exhaustion.parquet")["variant"].unique())}
         for f in _runs(request, "lab", "exhaustion.parquet")
     ]
-    return render(request, "lab.html", _lang(request), runs=runs)
+    return render(
+        request, "lab.html", _lang(request), runs=runs, going=_in_progress(request), example=LAB_EXAMPLE
+    )
+
+
+@router.post("/lab", response_class=HTMLResponse)
+@view("lab.run")
+def lab_start(
+    request: Request, p: Principal, name: Name = "", scenario: ScenarioText = "", csrf_token: CSRF = ""
+) -> Response:
+    """Start a scenario (module docstring); nothing is written or started if any check fails."""
+    if not _NAME.match(name):
+        raise InputError(
+            "name",
+            name,
+            "应为一个文件夹名（字母、数字、._-）",
+            "expected one folder name (letters, digits, ._-)",
+        )
+    folder = data_dir(request) / "lab" / name
+    if folder.exists():
+        raise InputError("name", name, "已有同名的运行", "a run of that name exists")
+    busy = [r["name"] for r in _in_progress(request) if r.get("state") == "running" and not r["stale"]]
+    if busy:
+        raise InputError(
+            "run", busy[0], "另一个运行尚未结束（一次一个）", "another run is still going (one at a time)"
+        )
+    _web_scenario(scenario)
+    call(request, lambda s: audit.record(s, p.actor, "lab.run", "lab_run", name))
+    folder.mkdir(parents=True)
+    (folder / "scenario.yaml").write_text(scenario, encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "yibao",
+        "lab",
+        "run",
+        str(folder / "scenario.yaml"),
+        "--out",
+        str(folder),
+    ]
+    nice = shutil.which("nice")
+    with (folder / "run.log").open("w", encoding="utf-8") as log:
+        subprocess.Popen(  # a fixed command: the scenario is a checked file, not arguments
+            [nice, "-n", "10", *command] if nice else command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a service restart does not stop the run
+            env=os.environ | {"COLUMNS": "120"},
+        )
+    return RedirectResponse(f"/lab/{name}?lang={_lang(request)}", status_code=303)
 
 
 @router.get("/lab/{run}", response_class=HTMLResponse)
 @view("lab.read")
 def lab_run(request: Request, p: Principal, run: str) -> Response:
     folder = _folder(request, "lab", run)
-    if not (folder / "exhaustion.parquet").exists():
-        raise InputError("run", run, "不是政策实验室的运行目录", "not a policy-lab run folder")
     lang = _lang(request)
+    if not (folder / "exhaustion.parquet").exists():
+        state = _progress(folder)
+        if state is None:
+            raise InputError("run", run, "不是政策实验室的运行目录", "not a policy-lab run folder")
+        return render(request, "lab_progress.html", lang, run=run, progress=state)
     return render(request, "lab_run.html", lang, run=run, **_lab_run(folder, lang))
 
 
