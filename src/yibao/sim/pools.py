@@ -89,7 +89,9 @@ def pool_start(pool: Pool, national: ProjectionStart) -> ProjectionStart:
     national_members = float(m["weight"].sum())
     if pool.extract is not None:
         p = sample_columns(load_extract(pool.extract, START_YEAR))
-        ratio = _mean_wage(p) / _mean_wage(m)  # the accounts' scale: the region's wage level
+        own, nation = _mean_wage(p), _mean_wage(m)
+        # the accounts' scale: the region's wage level (the nation's if it has no one in service)
+        ratio = own / nation if own is not None and nation else 1.0
     else:
         assert pool.members_share is not None  # the validator's rule
         p = {k: v.copy() for k, v in m.items()}
@@ -111,10 +113,10 @@ def pool_start(pool: Pool, national: ProjectionStart) -> ProjectionStart:
     return ProjectionStart(p, national.calibrated, account, 0.0)
 
 
-def _mean_wage(m: dict[str, np.ndarray]) -> float:
-    """The weighted mean wage of the in-service records (fen a year)."""
+def _mean_wage(m: dict[str, np.ndarray]) -> float | None:
+    """The weighted mean wage of the in-service records (fen a year); None if there are none."""
     w = m["weight"] * (m["status"] < 2)
-    return float(w @ m["wage_fen"]) / float(w.sum()) if w.sum() > 0 else 1.0
+    return float(w @ m["wage_fen"]) / float(w.sum()) if w.sum() > 0 else None
 
 
 def opening_balance(pool: Pool, first_year_spending: float, national_months: float) -> float:
