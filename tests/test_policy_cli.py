@@ -82,6 +82,16 @@ def test_diff_shows_the_seed_000_differences() -> None:
     assert "settlement.inpatient.bands" in out
 
 
+def test_a_level_without_a_source_is_named_not_hidden() -> None:
+    """Guangzhou's inpatient deductible by level (low-confidence reprint, from 2023-04-01): levels
+    1-3 are sourced, the pharmacy level is not; the cell names it with "?" instead of an ellipsis."""
+    code, out = run("diff", "beijing", "guangzhou", "--date", "2024-03-01")
+    assert code == 0
+    assert "一级 250 元, 二级 500 元, 三级 1,000 元, 药店 ?" in out
+    code, out = run("diff", "beijing", "guangzhou", "--date", "2024-03-01", "--lang", "en")
+    assert "L1 250 yuan, L2 500 yuan, L3 1,000 yuan, pharmacy ?" in out
+
+
 def test_diff_of_a_region_with_itself_is_empty() -> None:
     code, out = run("diff", "wuhan", "420100", "--date", "2024-01-01", "--all", "--lang", "en")
     assert code == 0 and f"0 differing of {len(CATALOGUE)}" in out

@@ -119,9 +119,8 @@ def _levels(kind: str, table: Mapping[str, Any], lang: str | None) -> str:
         return "?"
     if len(set(map(repr, known.values()))) == 1 and len(known) == len(shown):
         return _cell(kind, next(iter(known.values())), lang)
-    parts = [f"{_LEVEL[lv].pick(_lang1(lang))} {_cell(kind, v, lang)}" for lv, v in known.items()]
-    rest = " …?" if len(known) < len(shown) else ""
-    return ", ".join(parts) + rest
+    # an unknown level is named with "?" so a reader sees which level lacks a source
+    return ", ".join(f"{_LEVEL[lv].pick(_lang1(lang))} {_cell(kind, v, lang)}" for lv, v in shown.items())
 
 
 def _classes(kind: str, table: Mapping[str, Any], lang: str | None, by_level: bool) -> str:
