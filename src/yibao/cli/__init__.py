@@ -95,9 +95,15 @@ def main() -> None:
             "the administrator", markup=False)
         sys.exit(1)
     except Exception as exc:
-        # Usage errors of the (vendored) click arrive here in non-standalone mode.
-        show = getattr(exc, "show", None)
-        if callable(show) and hasattr(exc, "exit_code"):
-            show()
+        # Usage errors of the (vendored) click arrive here in non-standalone mode; its message is
+        # English only, so it is rebuilt in both languages, with the usage line after it.
+        if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):
+            from yibao.cli.usage import usage_message
+
+            err = Console(stderr=True, highlight=False)
+            err.print(f"[bold red]错误 / error[/]\n{usage_message(exc).bilingual()}", markup=True)
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                err.print(f"{ctx.get_usage()}\n帮助 / help: {ctx.command_path} --help", markup=False)
             sys.exit(2)
         raise

@@ -1,0 +1,59 @@
+"""Usage errors of the command line (a mistyped option, a missing or badly typed value) get the
+same bilingual message as every other bad input: field, value, what is accepted; exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from yibao.cli import main
+
+
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["yibao", *argv])
+    monkeypatch.setenv("COLUMNS", "300")
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return int(stop.value.code or 0), captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "zh", "en"),
+    [
+        (("calc", "settle", "--bogus"), "没有选项 --bogus", "no such option: --bogus"),
+        (
+            ("calc", "settle", "--age", "abc"),
+            "'--age' 的值 'abc' 无效：应为整数",
+            "invalid value 'abc' for '--age': expected a whole number",
+        ),
+        (("calc", "settle", "--region"), "选项 --region 后面需要一个值", "option --region needs a value"),
+        (("calc", "settle", "--schema=yes"), "选项 --schema 不带值", "option --schema takes no value"),
+        (("policy", "shw"), "没有命令 shw；是否想用 show", "no such command: shw; did you mean show"),
+        (("policy", "show"), "缺少必需的参数 'region'", "missing required parameter 'region'"),
+        (("calc", "settle", "surplus"), "多余的参数：surplus", "unexpected extra argument(s): surplus"),
+    ],
+)
+def test_usage_errors_are_bilingual_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    zh: str,
+    en: str,
+) -> None:
+    code, err = run_main(monkeypatch, capsys, *argv)
+    assert code == 2
+    assert "错误 / error" in err and zh in err and en in err
+    assert err.index(zh) < err.index(en)  # Chinese first
+
+
+def test_usage_line_and_help_follow_the_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_main(monkeypatch, capsys, "calc", "settle", "--bogus")
+    assert code == 2
+    assert "Usage: yibao calc settle" in err and "帮助 / help: yibao calc settle --help" in err
