@@ -71,10 +71,11 @@ BEIJING_LARGE: list[list[str]] = [
   '13289500 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 150000.00 − '
   '132895.00 = 1710500 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "3000.00) = 300000 | settlement.account_pays=('deductible', 'coinsurance', "
-  "'preselfpay')",
-  '家庭共济账户支付 | family mutual-aid account pays | min(…, 2000.00) = 200000 | ',
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(17105.00, '
+  "3000.00) = 300000 | settlement.account_pays=deductible, coinsurance, "
+  "preselfpay",
+  '家庭共济账户支付 = min(账户未付部分, 共济余额) | family mutual-aid account pays min(the part the '
+  'account did not pay, its balance) | min(14105.00, 2000.00) = 200000 | ',
   '个人现金支付 | cash paid by the member | 17105.00 − 3000.00 − 2000.00 = 1210500 | '],
  ['北京市 110000 (beijing) 2024-06-01 住院结算（in_service，level_3） | 北京市 110000 (beijing) '
   '2024-06-01 inpatient settlement (in_service, level_3)',
@@ -96,8 +97,8 @@ BEIJING_LARGE: list[list[str]] = [
   '794750 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 10000.00 − 7947.50 = '
   '205250 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(2052.50, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 2052.50 − 0.00 − 0.00 = 205250 | ']]
 
 # Beijing outpatient to 2022 (PD beijing): per-year 1800 deductible, 70%, 20000 cap on fund payment.
@@ -120,8 +121,8 @@ BEIJING_OUTPATIENT_CAP: list[list[str]] = [
   '574000 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 10000.00 − 5740.00 = '
   '426000 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(4260.00, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 4260.00 − 0.00 − 0.00 = 426000 | '],
  ['北京市 110000 (beijing) 2022-05-01 门诊结算（in_service，level_3） | 北京市 110000 (beijing) '
   '2022-05-01 outpatient settlement (in_service, level_3)',
@@ -145,8 +146,8 @@ BEIJING_OUTPATIENT_CAP: list[list[str]] = [
   '1426000 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 30000.00 − 14260.00 '
   '= 1574000 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(6111.43, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 15740.00 − 0.00 − 0.00 = 1574000 | ']]
 
 # Shanghai (沪医保规〔2023〕6号): one 610000 fund-payment ceiling for inpatient and outpatient care,
@@ -176,8 +177,8 @@ SHANGHAI_SHARED: list[list[str]] = [
   '= 71860522 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 800000.00 − '
   '718605.22 = 8139478 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible',)",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(1200.00, '
+  "0.00) = 0 | settlement.account_pays=deductible",
   '个人现金支付 | cash paid by the member | 81394.78 − 0.00 − 0.00 = 8139478 | '],
  ['上海市 310000 (shanghai) 2023-09-01 门诊结算（retired，level_1） | 上海市 310000 (shanghai) '
   '2023-09-01 outpatient settlement (retired, level_1)',
@@ -199,8 +200,8 @@ SHANGHAI_SHARED: list[list[str]] = [
   '136000 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 2000.00 − 1360.00 = '
   '64000 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible',)",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(300.00, '
+  "0.00) = 0 | settlement.account_pays=deductible",
   '个人现金支付 | cash paid by the member | 640.00 − 0.00 − 0.00 = 64000 | '],
  ['上海市 310000 (shanghai) 2023-09-02 住院结算（in_service，level_3） | 上海市 310000 '
   '(shanghai) 2023-09-02 inpatient settlement (in_service, level_3)',
@@ -215,8 +216,8 @@ SHANGHAI_SHARED: list[list[str]] = [
   '基金支付合计 = 统筹 + 大额 | fund payment = pooled + large-amount | 0.00 + 0.00 = 0 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 1000.00 − 0.00 = '
   '100000 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible',)",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(1000.00, '
+  "0.00) = 0 | settlement.account_pays=deductible",
   '个人现金支付 | cash paid by the member | 1000.00 − 0.00 − 0.00 = 100000 | '],
  ['上海市 310000 (shanghai) 2023-09-03 住院结算（in_service，level_3） | 上海市 310000 '
   '(shanghai) 2023-09-03 inpatient settlement (in_service, level_3)',
@@ -236,8 +237,8 @@ SHANGHAI_SHARED: list[list[str]] = [
   '127500 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 2000.00 − 1275.00 = '
   '72500 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible',)",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(500.00, '
+  "0.00) = 0 | settlement.account_pays=deductible",
   '个人现金支付 | cash paid by the member | 725.00 − 0.00 − 0.00 = 72500 | ']]
 
 # fund_basis fixture (hypothetical): bands and ceilings on fund payment, yuan rounding, 20% less
@@ -266,8 +267,8 @@ FUND_BASIS: list[list[str]] = [
   '1365600 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 50000.00 − 13656.00 '
   '= 3634400 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(36344.00, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 36344.00 − 0.00 − 0.00 = 3634400 | '],
  ['基金口径试算地区 990003 (fund_basis) 2024-03-02 住院结算（in_service，level_3） | 基金口径试算地区 '
   '990003 (fund_basis) 2024-03-02 inpatient settlement (in_service, level_3)',
@@ -299,8 +300,8 @@ FUND_BASIS: list[list[str]] = [
   '5000000 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 100000.00 − 50000.00 '
   '= 5000000 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(22069.94, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 50000.00 − 0.00 − 0.00 = 5000000 | ']]
 
 # oop_cap fixture (Beijing + a hypothetical 5000 personal out-of-pocket cap, DOMAIN §4.9).
@@ -335,8 +336,8 @@ OOP_CAP: list[list[str]] = [
   '4500000 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 50000.00 − 45000.00 '
   '= 500000 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(5000.00, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 5000.00 − 0.00 − 0.00 = 500000 | ']]
 
 # remote_user fixture: category-B first self-pay 10% (12.345 → 12.35), registered remote −5 points.
@@ -360,8 +361,8 @@ CATEGORY_B_REMOTE: list[list[str]] = [
   '295012 | ',
   '个人负担 = 总额 − 基金支付 | personal share = total − fund payment | 5000.00 − 2950.12 = '
   '204988 | ',
-  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(…, '
-  "0.00) = 0 | settlement.account_pays=('deductible', 'coinsurance', 'preselfpay')",
+  '个人账户支付 = min(账户可付部分, 余额) | account pays min(payable parts, balance) | min(2049.88, '
+  "0.00) = 0 | settlement.account_pays=deductible, coinsurance, preselfpay",
   '个人现金支付 | cash paid by the member | 2049.88 − 0.00 − 0.00 = 204988 | ']]
 
 
@@ -432,4 +433,4 @@ def test_mutual_aid_step_only_when_it_pays(bal: int) -> None:
         D("2024-03-01"), "inpatient", "in_service", "level_3", 500_000, mulaid_balance_fen=bal)],
         Accumulators.zeros(1))
     zh = [s.zh for s in r.explanation.steps]
-    assert ("家庭共济账户支付" in zh) is bool(bal)
+    assert any(z.startswith("家庭共济账户支付") for z in zh) is bool(bal)

@@ -71,7 +71,7 @@ Y24, Y25 = 20240101, 20250101  # benefit-year keys (yyyymmdd of the year's first
 COL = {name: j for j, name in enumerate(ACC_COLUMNS)}
 
 # trace record types (TRACE_FIELDS: type, band, cost, ratio, ratio_adj, share, pay, pos, bind)
-YEAR, DED, BAND, CEIL, LARGE, OVERC, OOP = 1, 2, 3, 4, 5, 6, 7
+YEAR, DED, BAND, CEIL, LARGE, OVERC, OOP, ACCT = 1, 2, 3, 4, 5, 6, 7, 8
 
 
 def policy_h(**cells: int | list[int]) -> I64:
@@ -127,9 +127,11 @@ class Run:
     def get(self, i: int, name: str) -> int:
         return int(self.out[name][i])
 
-    def records(self, i: int) -> list[tuple[int, ...]]:
-        """The trace records of claim i (type ≠ 0), as tuples of TRACE_FIELDS."""
-        return [tuple(int(x) for x in r) for r in self.trace[i] if r[0] != 0]
+    def records(self, i: int, account: bool = False) -> list[tuple[int, ...]]:
+        """The trace records of claim i (type ≠ 0), as tuples of TRACE_FIELDS; the account record
+        that ends every settled claim's trace only with ``account``."""
+        return [tuple(int(x) for x in r) for r in self.trace[i]
+                if r[0] != 0 and (account or r[0] != ACCT)]
 
     def accum(self, name: str, psn: int = 0) -> int:
         return int(self.acc[psn, COL[name]])
@@ -567,6 +569,30 @@ def test_account_then_mutual_aid_up_to_each_balance(bal: int, mbal: int, acct: i
     family mutual-aid account the next part up to its balance, cash the rest."""
     r = run(H, C(2_000_000, bal=bal, mbal=mbal))
     assert (r.get(0, "acct_pay"), r.get(0, "acct_mulaid_pay")) == (acct, mul)
+
+
+@pytest.mark.parametrize(("bal", "mbal", "acct", "mul"), [
+    (0, 0, 0, 0),  # no balance: the explanation still shows what the account could have paid
+    (100_000, 200_000, 100_000, 200_000),
+    (10**9, 5, 380_000, 0),
+])
+def test_the_trace_ends_with_what_the_account_could_pay(bal: int, mbal: int, acct: int,
+                                                        mul: int) -> None:
+    """Policy H, 20000 claim: the member's burden 3800 is all payable (mask 63). The record is
+    (ACCT, mask, payable, mutual-aid balance, 0, 0, account paid, balance, mutual aid paid), and
+    the amounts are the same with or without a trace."""
+    claim = C(2_000_000, bal=bal, mbal=mbal)
+    r = run(H, claim)
+    assert r.records(0, account=True)[-1] == (ACCT, 63, 380_000, mbal, 0, 0, acct, bal, mul)
+    bare = run(H, claim, trace=False)
+    assert bare.out.tobytes() == r.out.tobytes() and np.array_equal(bare.acc, r.acc)
+
+
+def test_the_account_record_names_only_the_listed_parts() -> None:
+    """account_pays = deductible only (mask 1): payable is the 1000 deductible, not the burden."""
+    r = run(acct_plan(NO_LIMIT, 1), ACCT_CLAIM)
+    rec = r.records(0, account=True)[-1]
+    assert (rec[0], rec[1], rec[2], rec[6]) == (ACCT, 1, 100_000, 100_000)
 
 
 # -- input checks and status codes ----------------------------------------------------------------

@@ -45,6 +45,8 @@ def _shown(kind: Kind, value: Any) -> str:
         return rate_bp_to_str(value)
     if value is None:  # `none` in a policy file: no limit (not unknown)
         return "不设上限 / no limit"
+    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)  # a list of choices, as a policy file writes it
     return str(value)
 
 
@@ -75,7 +77,9 @@ class Step:
     def render(self, lang: str) -> str:
         head = self.en if lang == "en" else self.zh
         amt = f" = {fen_to_yuan_str(self.amount_fen)}" if self.amount_fen is not None else ""
-        lines = [f"{head}: {self.arithmetic}{amt}"]
+        # a step that only states a fact (the nth claim, the ceiling reached) has no arithmetic
+        body = "" if self.arithmetic == "-" and not amt else f": {self.arithmetic}{amt}"
+        lines = [f"{head}{body}"]
         lines += [f"    · {p.render(lang)}" for p in self.params]
         return "\n".join(lines)
 

@@ -109,7 +109,7 @@ KERNEL_COLUMNS: Final[tuple[str, ...]] = tuple(OUT_DTYPE.names or ())
 TRACE_STEPS: Final = 24
 TRACE_FIELDS: Final[tuple[str, ...]] = ("type", "band", "cost", "ratio", "ratio_adj", "share",
                                         "pay", "pos", "bind")
-T_YEAR, T_DED, T_BAND, T_CEIL, T_LARGE, T_OVERC, T_OOP = 1, 2, 3, 4, 5, 6, 7
+T_YEAR, T_DED, T_BAND, T_CEIL, T_LARGE, T_OVERC, T_OOP, T_ACCT = 1, 2, 3, 4, 5, 6, 7, 8
 
 # -- status codes --------------------------------------------------------------------------------
 STATUS_INCONSISTENT: Final = 1  # fee components exceed the total
@@ -389,7 +389,9 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                 if mask < 0:
                     st = _unknown(17, 0, 0, 0, 0)
                     break
-                if bal > 0 or mbal > 0:  # nothing to pay from when both balances are zero
+                # nothing to pay from when both balances are zero; an explanation still shows
+                # what the account could have paid (``tr is not None`` is pruned without a trace)
+                if bal > 0 or mbal > 0 or tr is not None:
                     # the fund takes the latest-arising burden first: over-ceiling, coinsurance,
                     # deductible
                     part_overc = rest - min(rest, oop)
@@ -412,6 +414,7 @@ def _settle_kernel_py(psn: Any, prm: Any, year: Any, kind: Any, cls: Any, lvl: A
                         payable += fl
                     acct = min(payable, bal)
                     mul = min(payable - acct, mbal)
+                    nt = _rec(tr, i, nt, T_ACCT, mask, payable, mbal, 0, 0, acct, bal, mul)
                 ratio = last_rs // FULL_SHARE
             if st == 0:  # commit: the claim settled
                 if fresh:
