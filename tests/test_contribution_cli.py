@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -29,6 +30,20 @@ def test_human_output_has_table_and_explanation_in_english() -> None:
     code, out, _ = yibao("contribution", "-r", "110000", "-d", "2023-07-01", "--wage", "12000",
                          "--lang", "en")
     assert code == 0 and "1419.00" in out and "京人社发〔2023〕8号" in out and "base" in out
+
+
+def test_human_table_names_each_amount_in_the_chosen_language() -> None:
+    """Beijing 2023-07, wage 12000: the large-amount fund gets 1% of the base (120) plus the 3-yuan
+    fixed premium (京人社发〔2023〕8号); the row is named, not just coded."""
+    p = subprocess.run([sys.executable, "-c", "from yibao.cli import main; main()", "calc",
+                        "contribution", "-r", "beijing", "-d", "2023-07-01", "--wage", "12000"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "COLUMNS": "200"})  # wide: one line per row
+    row = next(line for line in p.stdout.splitlines() if "to_large_amount_fund" in line)
+    assert "划入大额医疗费用补助基金" in row and "123.00" in row
+    code, out, _ = yibao("account", "-r", "beijing", "-d", "2024-03-01", "--age", "50", "--wage",
+                         "12000", "--lang", "en")
+    assert code == 0 and "credited to the account this month" in out
 
 
 @pytest.mark.parametrize(("args", "needle"), [

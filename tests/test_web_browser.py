@@ -54,11 +54,15 @@ def test_calculator_in_chinese_then_english_shows_the_apis_numbers(page: Page, b
     )
     assert shown == api["setlinfo"]["hifp_pay"]
     assert page.locator('#contribution-result td[data-key="individual_basic"]').inner_text() == "160.00"
+    # each amount is named in the page's language, its platform field code beside it
+    assert "个人缴费（基本医疗） individual_basic" in page.locator("#contribution-result").inner_text()
+    assert "统筹基金支出 hifp_pay" in page.locator("#claim-result").inner_text()
     shot(page, "calculator-zh")
     page.click("#lang-switch")
     page.wait_for_selector("#claim-result")
     assert page.locator("html").get_attribute("lang") == "en" and "How it was calculated" in page.content()
     assert page.locator('#claim-result td[data-key="hifp_pay"]').inner_text() == shown
+    assert "pooled fund hifp_pay" in page.locator("#claim-result").inner_text()
     shot(page, "calculator-en")
 
 

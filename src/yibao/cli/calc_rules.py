@@ -33,7 +33,7 @@ from yibao.money import fen_to_yuan_str, parse_yuan, rate_bp_to_str
 from yibao.policy.resolve import Snapshot
 from yibao.rules.accounts import credit_accounts, explain_account
 from yibao.rules.contribution import ContributionParams, assess_contributions, person_type_codes
-from yibao.rules.contribution_explain import assess_one
+from yibao.rules.contribution_explain import COLUMN_LABELS, assess_one
 from yibao.rules.eligibility import REASON_TEXT, Reason, assess_eligibility, explain_eligibility
 from yibao.rules.explain import Explanation
 from yibao.rules.retirement import SEXES, RetirementReason, assess_retirement, explain_retirement
@@ -173,6 +173,35 @@ def _transfer(snap: Snapshot, item: Item) -> Row:
 
 # -- running and printing ------------------------------------------------------------------------
 
+#: Every field the commands print, with its name in Chinese and English, for the human table.
+LABELS: dict[str, tuple[str, str]] = {
+    **COLUMN_LABELS,
+    "credit": ("本月划入个人账户", "credited to the account this month"),
+    "from_individual": ("其中来自个人缴费", "of which from the individual's contribution"),
+    "from_employer": ("其中来自单位缴费", "of which from the employer's contribution"),
+    "from_pooled_fund": ("其中来自统筹基金", "of which from the pooled fund"),
+    "individual_to_pool": ("个人缴费划入统筹部分", "individual contribution kept by the pool"),
+    "rate": ("单位缴费划入比例（按年龄档；0 = 定额或不划入）",
+             "employer-part tier rate by age (0 = fixed amount or none)"),
+    "eligible": ("是否享受待遇", "entitled to benefits"),
+    "benefit_share": ("待遇比例", "benefit share"),
+    "reason": ("原因代码", "reason"),
+    "reason_zh": ("原因", "reason (Chinese)"),
+    "waiting_months": ("等待期（月）", "waiting period (months)"),
+    "benefit_start_month": ("待遇起始月", "first month of benefits"),
+    "full_benefit_month": ("全额待遇起始月", "first month of full benefits"),
+    "qualifying_months": ("可计缴费月数", "qualifying months"),
+    "required_months": ("最低缴费月数", "required months"),
+    "shortfall_months": ("差额月数", "shortfall (months)"),
+    "shortfall_payment": ("一次性补足金额", "one-off shortfall payment"),
+    "recognised_months": ("认可缴费月数", "recognised months"),
+    "local_months": ("本地月数", "local months"),
+    "transferred_months": ("转入月数", "transferred months"),
+    "backpay_months": ("补缴月数", "back-payment months"),
+    "backpay_due": ("应补缴金额", "back-payment due"),
+    "balance_moved": ("转移的个人账户余额", "account balance moved"),
+}
+
 def _run(fn: Callable[[Snapshot, Item], Row], region: str, date: str, policy_file: Any, reform: Any,
          lang: str, json_: str | None, item: Item) -> None:
     if lang not in ("zh", "en"):
@@ -198,10 +227,13 @@ def _run(fn: Callable[[Snapshot, Item], Row], region: str, date: str, policy_fil
     out, ex = one(item)
     console = Console(highlight=False)
     table = Table(title=ex.title_en if lang == "en" else ex.title_zh)
-    table.add_column("项目 / item")
+    zh = lang != "en"
+    table.add_column("字段 field")
+    table.add_column("含义" if zh else "meaning")
     table.add_column("值 / value", justify="right")
     for k, v in out.items():
-        table.add_row(k, v)
+        label = LABELS.get(k, (k, k))
+        table.add_row(k, label[0] if zh else label[1], v)
     console.print(table)
     console.print(ex.render(lang), markup=False)
 

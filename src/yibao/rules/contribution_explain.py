@@ -28,7 +28,27 @@ from yibao.rules.contribution import (
 )
 from yibao.rules.explain import Explanation, ParamUse, Step, param_use
 
-__all__ = ["assess_one", "explain_contribution"]
+__all__ = ["COLUMN_LABELS", "assess_one", "explain_contribution"]
+
+#: The amounts :func:`assess_one` returns, in order, with their names in Chinese and English (the
+#: counter, the CLI and the web calculator show these beside the field name).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "base": ("缴费基数", "contribution base"),
+    "employer_basic": ("单位缴费（基本医疗）", "employer, basic medical"),
+    "employer_maternity": ("单位缴费（生育）", "employer, maternity"),
+    "employer_large_amount": ("单位缴费（大额互助）", "employer, large-amount mutual aid"),
+    "employer_local_supplement": ("单位缴费（地方附加）", "employer, local supplement"),
+    "individual_basic": ("个人缴费（基本医疗）", "individual, basic medical"),
+    "fixed_premium": ("大额互助定额（个人）", "large-amount fixed premium (individual)"),
+    "to_pooled_fund": ("划入统筹基金", "to the pooled fund"),
+    "to_individual_account": ("划入个人账户", "to the individual account"),
+    "to_maternity_fund": ("划入生育保险基金", "to the maternity fund"),
+    "to_large_amount_fund": ("划入大额医疗费用补助基金", "to the large-amount fund"),
+    "to_local_supplement_fund": ("划入地方附加基金", "to the local supplement fund"),
+    "employer_total": ("单位缴费合计", "employer total"),
+    "individual_total": ("个人缴费合计", "individual total"),
+    "total": ("缴费合计", "total"),
+}
 
 
 def assess_one(snap: Snapshot, wage_fen: int, person_type: str,

@@ -26,11 +26,11 @@ from yibao.cli.common import parse_date
 from yibao.errors import YibaoError
 from yibao.money import fen_to_yuan_str, parse_yuan
 from yibao.platform.models import ClaimIn
-from yibao.platform.settle import settle_inputs
+from yibao.platform.settle import SETLINFO_LABELS, settle_inputs
 from yibao.policy.catalog import CATALOGUE
 from yibao.policy.view import show_value
 from yibao.rules.contribution import PERSON_TYPES
-from yibao.rules.contribution_explain import assess_one
+from yibao.rules.contribution_explain import COLUMN_LABELS, assess_one
 from yibao.rules.scheme_choice import compare_schemes
 from yibao.web.i18n import lang_of, t
 
@@ -88,6 +88,18 @@ def render(request: Request, name: str, lang: str, status: int | None = None, **
 
 
 
+def _label(labels: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    """A field's name in the page's language (the field code stays beside it for the counter)."""
+    zh, en = labels.get(key, (key, key))
+    return en if lang == "en" else zh
+
+
+def claim_rows(result: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
+    """The settlement's breakdown as the CLI prints it: field, name, yuan."""
+    info = result["setlinfo"]
+    return [(k, en if lang == "en" else zh, str(info[k])) for k, (zh, en) in SETLINFO_LABELS.items()]
+
+
 def _error(exc: YibaoError) -> dict[str, str]:
     return {"zh": exc.zh, "en": exc.en}
 
@@ -123,7 +135,8 @@ def calculator(
             snap = get_registry().policy(region).at(day)
             fen, ex = assess_one(snap, parse_yuan(wage, "wage"), person_type)
             ctx["contribution"] = {
-                "rows": [(n, fen_to_yuan_str(fen[n])) for n in COLUMN_NAMES if fen[n]],
+                "rows": [(n, _label(COLUMN_LABELS, n, lg), fen_to_yuan_str(fen[n]))
+                         for n in COLUMN_NAMES if fen[n]],
                 "steps": ex.as_json(lg),
             }
         if total:
@@ -150,11 +163,7 @@ def calculator(
             outs, results, _ = settle_inputs([claim], get_registry(), None)
             info = outs[0].setlinfo.model_dump(mode="json")
             ctx["claim"] = {
-                "rows": [
-                    (k, v)
-                    for k, v in info.items()
-                    if k not in ("psn_no", "med_type", "insuplc_admdvs", "mdtrtarea_admvs", "setl_date")
-                ],
+                "rows": claim_rows({"setlinfo": info}, lg),
                 "steps": results[0].explanation.as_json(lg),
             }
     except YibaoError as e:

@@ -40,9 +40,8 @@ from yibao.api.uploads import MAX_UPLOAD, save_upload
 from yibao.cli.common import parse_date
 from yibao.errors import InputError
 from yibao.money import fen_to_yuan_str, parse_amount
-from yibao.platform.settle import SETLINFO_LABELS
 from yibao.web.i18n import lang_of
-from yibao.web.pages import render
+from yibao.web.pages import claim_rows, render
 from yibao.web.session_pages import view
 
 __all__ = ["router"]
@@ -62,12 +61,6 @@ def _yuan(fen: int | None) -> str:
 
 def _back(path: str, request: Request) -> RedirectResponse:
     return RedirectResponse(f"{path}{'&' if '?' in path else '?'}lang={_lang(request)}", status_code=303)
-
-
-def claim_rows(result: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
-    """The settlement's breakdown as the CLI prints it: field, name, yuan."""
-    info = result["setlinfo"]
-    return [(k, en if lang == "en" else zh, str(info[k])) for k, (zh, en) in SETLINFO_LABELS.items()]
 
 
 # -- the desk -------------------------------------------------------------------------------------
