@@ -57,3 +57,42 @@ def test_usage_line_and_help_follow_the_message(
     code, err = run_main(monkeypatch, capsys, "calc", "settle", "--bogus")
     assert code == 2
     assert "Usage: yibao calc settle" in err and "帮助 / help: yibao calc settle --help" in err
+
+
+def test_each_command_answers_when_it_is_the_only_one_registered() -> None:
+    """`main` registers only the group the command line names (startup time); every name of the
+    table must then still be a command of its own, a lone command included (`yibao serve`)."""
+    import subprocess
+
+    from yibao.cli import _INSTALLERS
+
+    names = [n for group, _ in _INSTALLERS for n in group]
+    script = (
+        "import sys\nfrom yibao.cli import main\n"
+        "for n in sys.argv[1:]:\n"
+        "    import yibao.cli as c, importlib; importlib.reload(c)\n"
+        "    sys.argv = ['yibao', n, '--help']\n"
+        "    try:\n        c.main()\n    except SystemExit as e:\n"
+        "        assert not e.code, (n, e.code)\n"
+        "    print('ok', n)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script, *names], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert [line for line in p.stdout.splitlines() if line.startswith("ok ")] == [f"ok {n}" for n in names]
+
+
+def test_help_lists_every_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from yibao.cli import _INSTALLERS
+
+    monkeypatch.setattr(sys, "argv", ["yibao", "--help"])
+    monkeypatch.setenv("COLUMNS", "200")
+    try:
+        main()  # help is printed and main returns, or exits with 0
+    except SystemExit as stop:
+        assert not stop.code
+    out = capsys.readouterr().out
+    for group, _ in _INSTALLERS:
+        for name in group:
+            assert f"│ {name} " in out

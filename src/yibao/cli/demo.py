@@ -19,7 +19,6 @@ from rich.table import Table
 from yibao.cli import policy as policy_cli
 from yibao.cli.common import LangOpt, PolicyFileOpt, parse_date, registry
 from yibao.errors import InputError
-from yibao.platform.settle import settle_document
 
 __all__ = ["demo"]
 
@@ -61,6 +60,10 @@ def demo(
                       "ceilings, minimum years)"))
     policy_cli.diff(a, b, d.isoformat(), show_all=False, policy_file=policy_file, reform=None,
                     lang=lang)
+
+    # imported here: `yibao policy` registers this command, and the settlement kernel (numba) is
+    # not needed by the other policy commands
+    from yibao.platform.settle import settle_document
 
     reg = registry(policy_file)
     claim: dict[str, Any] = {
