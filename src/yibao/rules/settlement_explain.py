@@ -83,13 +83,13 @@ def explain_claim(snap: Snapshot, claim: Claim, preselfpay: int, amounts: dict[s
                 "in-scope amount = total − full self-pay − over-limit − category-B first self-pay",
                 f"{y(claim.total_fen)} − {y(claim.full_self_pay_fen)} − {y(claim.over_limit_fen)}"
                 f" − {y(preselfpay)}", amounts["inscp_scp_amt"], tuple(pre_params)))
-    account: tuple[int, int, int, int] | None = None  # payable, balance, mutual-aid balance, paid
+    payable_fen: int | None = None  # what the account could pay (the kernel's T_ACCT record)
     for row in trace:
         typ, band, cost, ratio, ra, share, pay, pos, bind = (int(x) for x in row)
         if typ == 0:
             break
         if typ == T_ACCT:
-            account = (cost, pos, ratio, bind)
+            payable_fen = cost
         if typ == T_YEAR:
             ex.add(Step(f"本医保年度第 {cost} 次{_KIND_ZH[kind]}；此前已付起付线 {y(pos)}",
                         f"{kind} claim no. {cost} of the benefit year; deductible used before "
@@ -144,12 +144,12 @@ def explain_claim(snap: Snapshot, claim: Claim, preselfpay: int, amounts: dict[s
                 f"{y(claim.total_fen)} − {y(fund)}", claim.total_fen - fund))
     # the trace records what the account could pay; only a claim whose trace ran out of room
     # (TRACE_STEPS) lacks the record, and then the balance alone is shown
-    payable = "…" if account is None else y(account[0])
+    payable = "…" if payable_fen is None else y(payable_fen)
     ex.add(Step("个人账户支付 = min(账户可付部分, 余额)", "account pays min(payable parts, balance)",
                 f"min({payable}, {y(claim.account_balance_fen)})", amounts["acct_pay"],
                 (param_use(snap, "settlement.account_pays"),)))
     if amounts["acct_mulaid_pay"]:
-        rest = "…" if account is None else y(account[0] - amounts["acct_pay"])
+        rest = "…" if payable_fen is None else y(payable_fen - amounts["acct_pay"])
         ex.add(Step("家庭共济账户支付 = min(账户未付部分, 共济余额)",
                     "family mutual-aid account pays min(the part the account did not pay, its "
                     "balance)", f"min({rest}, {y(claim.mulaid_balance_fen)})",

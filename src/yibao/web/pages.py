@@ -97,7 +97,7 @@ def _label(labels: dict[str, tuple[str, str]], key: str, lang: str) -> str:
 def claim_rows(result: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
     """The settlement's breakdown as the CLI prints it: field, name, yuan."""
     info = result["setlinfo"]
-    return [(k, en if lang == "en" else zh, str(info[k])) for k, (zh, en) in SETLINFO_LABELS.items()]
+    return [(k, _label(SETLINFO_LABELS, k, lang), str(info[k])) for k in SETLINFO_LABELS]
 
 
 def _error(exc: YibaoError) -> dict[str, str]:
