@@ -37,9 +37,11 @@ def _policy() -> None:
     policy.app.command("demo")(demo.demo)
 
 
-def _group(module: str, name: str) -> Callable[[], None]:
+def _group(name: str) -> Callable[[], None]:
+    """The group `yibao NAME`, the ``app`` of module ``yibao.cli.NAME``."""
+
     def install() -> None:
-        app.add_typer(importlib.import_module(f"yibao.cli.{module}").app, name=name)
+        app.add_typer(importlib.import_module(f"yibao.cli.{name}").app, name=name)
 
     return install
 
@@ -69,20 +71,20 @@ def _demo() -> None:
 #: Each installer with the top-level names it registers, in the order `yibao --help` lists them.
 _INSTALLERS: tuple[tuple[tuple[str, ...], Callable[[], None]], ...] = (
     (("policy",), _policy),
-    (("calc",), _group("calc", "calc")),
-    (("bench",), _group("bench", "bench")),
-    (("db",), _group("db", "db")),
-    (("export",), _group("export", "export")),
-    (("region",), _group("region", "region")),
-    (("audit",), _group("audit", "audit")),
-    (("match",), _group("match", "match")),
-    (("lab",), _group("lab", "lab")),
+    (("calc",), _group("calc")),
+    (("bench",), _group("bench")),
+    (("db",), _group("db")),
+    (("export",), _group("export")),
+    (("region",), _group("region")),
+    (("audit",), _group("audit")),
+    (("match",), _group("match")),
+    (("lab",), _group("lab")),
     (("demo",), _demo),
     (("serve",), _guarded("serve", "serve", "serve")),
-    (("user",), _group("user", "user")),
-    (("provider",), _group("provider", "provider")),
+    (("user",), _group("user")),
+    (("provider",), _group("provider")),
     (("backup",), _guarded("backup", "backup_cmd", "backup")),
-    (("keys",), _group("keys", "keys")),
+    (("keys",), _group("keys")),
     (("restore",), _guarded("backup", "restore_cmd", "restore")),
     (("pay", "accounts", "ledger", "statement"), _installer("admin_money")),
     (("transfer", "retire"), _installer("admin_cases")),

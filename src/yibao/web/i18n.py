@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 __all__ = ["TEXT", "lang_of", "t"]
@@ -239,6 +240,11 @@ def lang_of(value: str | None) -> str:
     return "en" if value == "en" else "zh"
 
 
-def t(key: str, lang: str) -> str:
-    zh, en = TEXT.get(key, (key, key))
+def label(labels: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
+    """``key``'s name in ``lang`` from a (Chinese, English) table; the key itself if it has none."""
+    zh, en = labels.get(key, (key, key))
     return en if lang == "en" else zh
+
+
+def t(key: str, lang: str) -> str:
+    return label(TEXT, key, lang)

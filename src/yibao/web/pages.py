@@ -32,7 +32,7 @@ from yibao.policy.view import show_value
 from yibao.rules.contribution import PERSON_TYPES
 from yibao.rules.contribution_explain import COLUMN_LABELS, assess_one
 from yibao.rules.scheme_choice import compare_schemes
-from yibao.web.i18n import lang_of, t
+from yibao.web.i18n import label, lang_of, t
 
 __all__ = ["COMPARED", "render", "router", "static_dir"]
 
@@ -88,16 +88,10 @@ def render(request: Request, name: str, lang: str, status: int | None = None, **
 
 
 
-def _label(labels: dict[str, tuple[str, str]], key: str, lang: str) -> str:
-    """A field's name in the page's language (the field code stays beside it for the counter)."""
-    zh, en = labels.get(key, (key, key))
-    return en if lang == "en" else zh
-
-
 def claim_rows(result: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
     """The settlement's breakdown as the CLI prints it: field, name, yuan."""
     info = result["setlinfo"]
-    return [(k, _label(SETLINFO_LABELS, k, lang), str(info[k])) for k in SETLINFO_LABELS]
+    return [(k, label(SETLINFO_LABELS, k, lang), str(info[k])) for k in SETLINFO_LABELS]
 
 
 def _error(exc: YibaoError) -> dict[str, str]:
@@ -135,7 +129,7 @@ def calculator(
             snap = get_registry().policy(region).at(day)
             fen, ex = assess_one(snap, parse_yuan(wage, "wage"), person_type)
             ctx["contribution"] = {
-                "rows": [(n, _label(COLUMN_LABELS, n, lg), fen_to_yuan_str(fen[n]))
+                "rows": [(n, label(COLUMN_LABELS, n, lg), fen_to_yuan_str(fen[n]))
                          for n in COLUMN_NAMES if fen[n]],
                 "steps": ex.as_json(lg),
             }
